@@ -1,0 +1,30 @@
+# Two commands on a fresh machine with Python 3.11+: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test ui benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && $(BIN)/nps-pipeline demo'
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+ui: $(STAMP)
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && $(BIN)/dagster dev -w workspace.yaml'
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run_benchmark.py $(ARGS)
+
+clean:
+	rm -rf data/landing/demo data/warehouse data/dagster_home

@@ -1,0 +1,361 @@
+"""The daily asset graph: landing zone -> staged rows -> responses -> NPS tables -> nps.duckdb.
+
+Every asset is partitioned by day in NPS_TIMEZONE with a single-run backfill policy: a range of
+days is one run, and each asset handles ``context.partition_time_window`` as a whole.
+"""
+
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from nps_pipeline import aggregate, dedupe, followup, serve, staging
+from nps_pipeline.ingest import LandedFile, scan_landing_zone
+from nps_pipeline.resources import NpsPipelineResource
+from nps_pipeline.settings import Settings
+from nps_pipeline.storage import atomic_write_bytes, connect, days_in
+
+SETTINGS = Settings.from_env()
+daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date, timezone=SETTINGS.timezone)
+
+OWNERS = ["team:data-platform"]
+DAILY = dict(
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    owners=OWNERS,
+)
+CATALOGUE = "landing_catalogue.json"
+
+
+def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    window = context.partition_time_window
+    return days_in(window.start.date(), window.end.date())
+
+
+def _window_label(days: list[dt.date]) -> str:
+    return days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()}..{days[-1].isoformat()}"
+
+
+def _markdown(frame: pl.DataFrame, limit: int = 20) -> str:
+    if frame.is_empty():
+        return "_no rows_"
+    shown = frame.head(limit)
+    lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
+    for row in shown.iter_rows():
+        lines.append("| " + " | ".join("" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row) + " |")
+    if frame.height > limit:
+        lines.append(f"\n… {frame.height - limit} more rows")
+    return "\n".join(lines)
+
+
+@dg.asset(group_name="ingest", kinds={"python", "files"}, **DAILY)
+def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Landed exports: every file in the landing zone, and which are new or changed since staged."""
+    layout = nps.layout
+    layout.ensure()
+    landed = scan_landing_zone(nps.landing_path)
+    plan = staging.plan_staging(landed, staging.load_manifests(layout), nps.timezone, nps.start_date)
+    catalogue = [
+        {"path": str(f.path), "relative_path": f.relative_path, "size": f.size, "mtime_ns": f.mtime_ns}
+        for f in plan.to_stage
+    ]
+    atomic_write_bytes(layout.internal / CATALOGUE, json.dumps(catalogue, indent=1).encode("utf-8"))
+    context.log.info(
+        f"{len(landed)} file(s) in {nps.landing_path}: {len(plan.to_stage)} new or changed, "
+        f"{len(plan.unchanged)} unchanged"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "landing_dir": str(nps.landing_path),
+            "files_landed": len(landed),
+            "files_new_or_changed": len(plan.to_stage),
+            "files_unchanged": len(plan.unchanged),
+            "new_or_changed": dg.MetadataValue.md(
+                "\n".join(f"- `{f.relative_path}` ({f.size:,} bytes)" for f in plan.to_stage) or "_none_"
+            ),
+        }
+    )
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"polars", "pandera", "parquet"},
+    deps=[landing_files],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "rejected_share_within_threshold",
+            asset="validated_responses",
+            blocking=True,
+            description="Blocks publishing when a file's share of rejected rows passes NPS_MAX_REJECTED_SHARE.",
+        ),
+        dg.AssetCheckSpec(
+            "every_file_readable",
+            asset="validated_responses",
+            description="Names each landed file that could not be read at all, and why.",
+        ),
+    ],
+    **DAILY,
+)
+def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Validated, staged responses: each new file version parsed, checked with pandera and stored by day."""
+    layout = nps.layout
+    days = window_days(context)
+    started = time.monotonic()
+    catalogue = json.loads((layout.internal / CATALOGUE).read_text(encoding="utf-8"))
+    staged_now: list[staging.FileManifest] = []
+    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+        staging.ensure_staged_schema(con, layout)
+        manifests = staging.load_manifests(layout)
+        for entry in catalogue:
+            landed = LandedFile(
+                path=Path(entry["path"]),
+                relative_path=entry["relative_path"],
+                size=entry["size"],
+                mtime_ns=entry["mtime_ns"],
+            )
+            manifest = staging.stage_file(
+                con, layout, landed, timezone=nps.timezone, start_date=nps.first_day,
+                previous=manifests.get(landed.file_id),
+            )
+            staged_now.append(manifest)
+            if manifest.status == "rejected":
+                context.log.error(f"{manifest.source_file}: not ingested: {manifest.problem}")
+            else:
+                context.log.info(
+                    f"{manifest.source_file}: {manifest.rows_read} rows read, {manifest.rows_staged} staged, "
+                    f"{manifest.rows_quarantined} quarantined, days {min(manifest.days, default='-')}..{max(manifest.days, default='-')}"
+                )
+        manifests = staging.load_manifests(layout)
+
+    window = {d.isoformat() for d in days}
+    relevant = {m.file_id: m for m in staged_now}
+    relevant.update({m.file_id: m for m in manifests.values() if window.intersection(m.days)})
+    over = [m for m in relevant.values() if m.status == "staged" and m.rejected_share > nps.max_rejected_share]
+    unreadable = [m for m in manifests.values() if m.status == "rejected"]
+    checks = [
+        dg.AssetCheckResult(
+            check_name="rejected_share_within_threshold",
+            passed=not over,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                "; ".join(
+                    f"{m.source_file}: {m.rows_quarantined} of {m.rows_read} rows rejected "
+                    f"({m.rejected_share:.1%} > {nps.max_rejected_share:.1%})"
+                    for m in over
+                )
+                or f"every file at or under {nps.max_rejected_share:.1%} rejected rows"
+            ),
+            metadata={"files_over_threshold": [m.source_file for m in over], "threshold": nps.max_rejected_share},
+        ),
+        dg.AssetCheckResult(
+            check_name="every_file_readable",
+            passed=not unreadable,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="; ".join(f"{m.source_file}: {m.problem}" for m in unreadable) or "every landed file was readable",
+            metadata={"unreadable_files": [f"{m.source_file}: {m.problem}" for m in unreadable]},
+        ),
+    ]
+    rows_read = sum(m.rows_read for m in staged_now)
+    return dg.MaterializeResult(
+        metadata={
+            "files_staged_this_run": len(staged_now),
+            "rows_read": rows_read,
+            "rows_staged": sum(m.rows_staged for m in staged_now),
+            "rows_quarantined": sum(m.rows_quarantined for m in staged_now),
+            "files_unreadable": len(unreadable),
+            "seconds": round(time.monotonic() - started, 2),
+            "files": dg.MetadataValue.md(
+                _markdown(
+                    pl.DataFrame(
+                        [
+                            {
+                                "file": m.source_file,
+                                "status": m.status,
+                                "read": m.rows_read,
+                                "staged": m.rows_staged,
+                                "quarantined": m.rows_quarantined,
+                                "problem": m.problem,
+                            }
+                            for m in staged_now
+                        ]
+                    )
+                    if staged_now
+                    else pl.DataFrame()
+                )
+            ),
+        },
+        check_results=checks,
+    )
+
+
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[validated_responses], **DAILY)
+def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Responses: one row per distinct valid response, the latest version of each response_id, classified."""
+    layout = nps.layout
+    days = window_days(context)
+    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+        key = dedupe.pseudonym_key(layout, nps.pseudonym_key)
+        kept, superseded = dedupe.materialise_responses(con, layout, days, key)
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "rows": sum(kept.values()),
+            "duplicates_superseded": sum(superseded.values()),
+            "days_with_responses": sum(1 for n in kept.values() if n),
+        }
+    )
+
+
+def _nps_summary(frame: pl.DataFrame) -> dict:
+    responses_total = int(frame["responses"].sum()) if not frame.is_empty() else 0
+    promoters = int(frame["promoters"].sum()) if responses_total else 0
+    detractors = int(frame["detractors"].sum()) if responses_total else 0
+    return {
+        "responses": responses_total,
+        "nps": round(100.0 * (promoters - detractors) / responses_total, 2) if responses_total else None,
+    }
+
+
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
+def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Daily NPS: one row per day of the range with counts, NPS and adjusted-Wald 95 % bounds."""
+    layout = nps.layout
+    days = window_days(context)
+    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+        aggregate.materialise_nps_daily(con, layout, days)
+        frame = con.sql(
+            "SELECT * FROM read_parquet(?) ORDER BY response_date",
+            params=[layout.table_files_for_days("nps_daily", days)],
+        ).pl()
+    summary = _nps_summary(frame)
+    metadata = {
+        "window": _window_label(days),
+        "days": len(days),
+        "responses": summary["responses"],
+        "nps_for_window": summary["nps"] if summary["nps"] is not None else dg.MetadataValue.null(),
+        "preview": dg.MetadataValue.md(_markdown(frame.tail(31))),
+    }
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
+def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Daily NPS by segment: channel, region, product, touchpoint, customer tier and language."""
+    layout = nps.layout
+    days = window_days(context)
+    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+        written = aggregate.materialise_nps_daily_segment(con, layout, days)
+    return dg.MaterializeResult(metadata={"window": _window_label(days), "rows": sum(written.values())})
+
+
+@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[validated_responses, responses], **DAILY)
+def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Detractor follow-ups: every detractor to call back, with priority and SLA due time."""
+    layout = nps.layout
+    days = window_days(context)
+    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+        key = dedupe.pseudonym_key(layout, nps.pseudonym_key)
+        written = followup.materialise_detractor_followups(
+            con, layout, days, key=key, high_value_tiers=nps.tiers, sla_hours=nps.sla_hours
+        )
+        by_priority = con.sql(
+            "SELECT priority, count(*) AS cases FROM read_parquet(?) GROUP BY priority ORDER BY priority",
+            params=[[str(layout.table_dir("detractor_followups") / "_schema.parquet"),
+                     *layout.table_files_for_days("detractor_followups", days)]],
+        ).pl()
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "rows": sum(written.values()),
+            "by_priority": dg.MetadataValue.md(_markdown(by_priority)),
+        }
+    )
+
+
+@dg.asset(group_name="ingest", kinds={"duckdb", "parquet"}, deps=[validated_responses], **DAILY)
+def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Quarantine: every input row that could not be accepted, with every failed rule and the raw row."""
+    layout = nps.layout
+    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+        rows = serve.materialise_quarantine(con, layout, staging.load_manifests(layout))
+        preview = con.sql(
+            "SELECT source_file, source_row, reasons FROM read_parquet(?) LIMIT 20",
+            params=[str(layout.table_file("quarantine"))],
+        ).pl()
+    return dg.MaterializeResult(metadata={"rows": rows, "preview": dg.MetadataValue.md(_markdown(preview))})
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"duckdb", "parquet"},
+    deps=[validated_responses, responses],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "row_accounting_identity",
+            asset="ingest_files",
+            description="For every file: rows_read = rows_valid + rows_duplicate + rows_quarantined.",
+        )
+    ],
+    **DAILY,
+)
+def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Ingested files: one accounting row per landed file, every row valid, duplicate or quarantined."""
+    layout = nps.layout
+    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+        frame = serve.materialise_ingest_files(con, layout, staging.load_manifests(layout))
+    unbalanced = frame.filter(
+        pl.col("rows_read") != pl.col("rows_valid") + pl.col("rows_duplicate") + pl.col("rows_quarantined")
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "files": frame.height,
+            "rows_read": int(frame["rows_read"].sum()),
+            "rows_valid": int(frame["rows_valid"].sum()),
+            "rows_duplicate": int(frame["rows_duplicate"].sum()),
+            "rows_quarantined": int(frame["rows_quarantined"].sum()),
+            "preview": dg.MetadataValue.md(
+                _markdown(frame.select("source_file", "status", "rows_read", "rows_valid", "rows_duplicate", "rows_quarantined"))
+            ),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="row_accounting_identity",
+                passed=unbalanced.is_empty(),
+                metadata={"files_not_adding_up": unbalanced["source_file"].to_list()},
+            )
+        ],
+    )
+
+
+@dg.asset(
+    group_name="serve",
+    kinds={"duckdb"},
+    deps=[responses, nps_daily, nps_daily_segment, detractor_followups, quarantine, ingest_files],
+    **DAILY,
+)
+def published_warehouse(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Published nps.duckdb: views over every table, swapped in atomically for BI tools to read."""
+    layout = nps.layout
+    with layout.writer_lock():
+        tables = serve.publish(layout)
+    context.log.info(f"published {layout.published_db} with views {', '.join(tables)}")
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(layout.published_db)), "tables": ", ".join(tables)}
+    )
+
+
+daily_assets = [
+    landing_files,
+    validated_responses,
+    responses,
+    nps_daily,
+    nps_daily_segment,
+    detractor_followups,
+    quarantine,
+    ingest_files,
+    published_warehouse,
+]

@@ -1,0 +1,161 @@
+"""The ``nps-pipeline`` command line: ``demo``, ``backfill`` and ``generate-sample``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+
+def _instance():
+    import dagster as dg
+
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_range(start: dt.date, end: dt.date) -> bool:
+    """Materialise every daily asset for the inclusive range [start, end] as one Dagster run."""
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from nps_pipeline.definitions import defs
+
+    job = defs.resolve_job_def("daily_nps")
+    with _instance() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+            },
+            raise_on_error=False,
+        )
+        failed_checks = [
+            evaluation
+            for evaluation in (
+                event.event_specific_data
+                for event in result.all_events
+                if event.event_type_value == "ASSET_CHECK_EVALUATION"
+            )
+            if not evaluation.passed
+        ]
+        for evaluation in failed_checks:
+            print(
+                f"check failed: {evaluation.asset_key.to_user_string()}.{evaluation.check_name}: "
+                f"{evaluation.description or ''}",
+                file=sys.stderr,
+            )
+        skipped = [
+            event.step_key for event in result.all_events if event.event_type_value == "STEP_SKIPPED"
+        ]
+        if skipped:
+            print(f"steps not run because a blocking check failed: {', '.join(skipped)}", file=sys.stderr)
+        if not result.success:
+            for event in result.all_events:
+                if event.event_type_value == "STEP_FAILURE":
+                    print(f"step failed: {event.step_key}: {event.message}", file=sys.stderr)
+        return result.success and not failed_checks and not skipped
+
+
+def _summary(warehouse_dir: Path) -> str:
+    import duckdb
+
+    with duckdb.connect(str(warehouse_dir / "nps.duckdb"), read_only=True) as con:
+        counts = {
+            table: con.sql(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+            for (table,) in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()
+        }
+        recent = con.sql(
+            "SELECT response_date, responses, round(nps, 1) AS nps, round(nps_ci_low, 1) AS low, "
+            "round(nps_ci_high, 1) AS high FROM nps_daily ORDER BY response_date DESC LIMIT 7"
+        ).fetchall()
+        accounting = con.sql(
+            "SELECT sum(rows_read), sum(rows_valid), sum(rows_duplicate), sum(rows_quarantined) FROM ingest_files"
+        ).fetchall()[0]
+    lines = [f"published {warehouse_dir / 'nps.duckdb'}:"]
+    lines += [f"  {table:<22} {rows:>8,} rows" for table, rows in counts.items()]
+    lines.append(
+        "  rows read {:,} = valid {:,} + duplicate {:,} + quarantined {:,}".format(*[int(v or 0) for v in accounting])
+    )
+    lines.append("  last days: " + "; ".join(f"{d} n={n} NPS {s} [{lo}, {hi}]" for d, n, s, lo, hi in recent))
+    return "\n".join(lines)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    if end < start:
+        print("--end must not be before --start", file=sys.stderr)
+        return 2
+    from nps_pipeline.settings import Settings
+
+    settings = Settings.from_env()
+    if start < dt.date.fromisoformat(settings.start_date):
+        print(f"--start {start} is before NPS_START_DATE {settings.start_date}", file=sys.stderr)
+        return 2
+    ok = run_range(start, end)
+    print(("succeeded" if ok else "FAILED") + f": daily assets for {start}..{end}")
+    return 0 if ok else 1
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from nps_pipeline.sample_data import write_landing_zone
+
+    files = write_landing_zone(
+        Path(args.landing_dir), responses=args.responses, days=args.days,
+        end_date=dt.date.fromisoformat(args.end_date), seed=args.seed,
+    )
+    print(f"wrote {len(files)} export files under {args.landing_dir}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nps_pipeline.sample_data import write_landing_zone
+    from nps_pipeline.settings import Settings
+
+    settings = Settings.from_env()
+    end = dt.date.fromisoformat(args.end_date)
+    start = end - dt.timedelta(days=args.days - 1)
+    demo_dir = settings.landing_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    files = write_landing_zone(demo_dir, responses=args.responses, days=args.days, end_date=end, seed=args.seed)
+    print(f"wrote {len(files)} sample export files under {demo_dir}")
+    ok = run_range(start, end)
+    if (settings.warehouse_dir / "nps.duckdb").exists():
+        print(_summary(settings.warehouse_dir.resolve()))
+    print(("succeeded" if ok else "FAILED") + f": demo pipeline over {start}..{end}")
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=Warning, module="dagster")
+    parser = argparse.ArgumentParser(prog="nps-pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    backfill = commands.add_parser("backfill", help="materialise every daily asset for a date range, as one run")
+    backfill.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    backfill.add_argument("--end", required=True, help="last day (inclusive), YYYY-MM-DD")
+    backfill.set_defaults(func=cmd_backfill)
+
+    for name, func, help_text in (
+        ("demo", cmd_demo, "write a sample landing zone and run the whole pipeline over it"),
+        ("generate-sample", cmd_generate, "only write a sample landing zone"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--responses", type=int, default=6000)
+        sub.add_argument("--days", type=int, default=90)
+        sub.add_argument("--end-date", default="2026-10-31")
+        sub.add_argument("--seed", type=int, default=7)
+        if name == "generate-sample":
+            sub.add_argument("--landing-dir", default=os.environ.get("NPS_LANDING_DIR", "data/landing"))
+        sub.set_defaults(func=func)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

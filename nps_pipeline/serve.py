@@ -1,0 +1,153 @@
+"""Serve: the file-level tables (quarantine, ingest_files) and the published ``nps.duckdb``.
+
+``nps.duckdb`` holds only views over the Parquet tables and is rebuilt under a temporary name and
+swapped in with ``os.replace``: a BI tool holding the previous file keeps reading it, unblocked,
+and the pipeline never opens the file a reader holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from dataclasses import asdict
+
+import duckdb
+import polars as pl
+
+from nps_pipeline.staging import FileManifest
+from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, sql, write_relation_file
+
+QUARANTINE_COLUMNS = ("source_file", "source_row", "reasons", "raw_record", "source_format", "ingested_at")
+INGEST_FILES_SCHEMA = {
+    "source_file": pl.String,
+    "source_format": pl.String,
+    "rows_read": pl.Int64,
+    "rows_valid": pl.Int64,
+    "rows_duplicate": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "ingested_at": pl.Datetime("us", "UTC"),
+    "status": pl.String,
+    "problem": pl.String,
+    "rejected_share": pl.Float64,
+    "first_response_date": pl.Date,
+    "last_response_date": pl.Date,
+}
+
+
+def materialise_quarantine(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> int:
+    """Gather every staged file's rejected rows into ``quarantine``."""
+    files = [
+        str(path)
+        for m in manifests.values()
+        if m.status == "staged" and (path := layout.staged_quarantine / f"{m.file_id}.parquet").exists()
+    ]
+    if files:
+        relation = con.sql(sql("select_quarantine"), params={"files": files})
+    else:
+        empty = pl.DataFrame(
+            schema={
+                "source_file": pl.String,
+                "source_row": pl.Int64,
+                "reasons": pl.String,
+                "raw_record": pl.String,
+                "source_format": pl.String,
+                "ingested_at": pl.Datetime("us", "UTC"),
+            }
+        )
+        relation = con.from_arrow(empty.to_arrow())
+    return write_relation_file(relation, layout.table_file("quarantine"), layout.tmp)
+
+
+def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> pl.DataFrame:
+    """One accounting row per landed file: rows_read = rows_valid + rows_duplicate + rows_quarantined."""
+    versions = con.sql(sql("select_file_version_counts"), params={"files": layout.all_staged_files()}).pl()
+    rows = [
+        {
+            "source_file": m.source_file,
+            "source_format": m.source_format,
+            "rows_read": m.rows_read,
+            "rows_staged": m.rows_staged,
+            "rows_quarantined": m.rows_quarantined,
+            "ingested_at": m.ingested_at,
+            "status": m.status,
+            "problem": m.problem,
+            "rejected_share": round(m.rejected_share, 6),
+            "first_response_date": min(m.days) if m.days else None,
+            "last_response_date": max(m.days) if m.days else None,
+        }
+        for m in manifests.values()
+    ]
+    base = pl.DataFrame(
+        rows,
+        schema={
+            "source_file": pl.String, "source_format": pl.String, "rows_read": pl.Int64, "rows_staged": pl.Int64,
+            "rows_quarantined": pl.Int64, "ingested_at": pl.String, "status": pl.String, "problem": pl.String,
+            "rejected_share": pl.Float64, "first_response_date": pl.String, "last_response_date": pl.String,
+        },
+    )
+    frame = (
+        base.join(versions, on="source_file", how="left")
+        .with_columns(
+            pl.col("rows_valid").fill_null(0),
+            pl.col("rows_duplicate").fill_null(0),
+            pl.col("ingested_at").str.to_datetime(time_zone="UTC", time_unit="us"),
+            pl.col("first_response_date").str.to_date(),
+            pl.col("last_response_date").str.to_date(),
+        )
+        .select(list(INGEST_FILES_SCHEMA))
+        .cast(INGEST_FILES_SCHEMA)
+        .sort("source_file")
+    )
+    broken = frame.filter(
+        pl.col("rows_read") != pl.col("rows_valid") + pl.col("rows_duplicate") + pl.col("rows_quarantined")
+    )
+    if not broken.is_empty():
+        raise RuntimeError(f"row accounting does not add up for: {broken['source_file'].to_list()}")
+    return frame
+
+
+def materialise_ingest_files(con, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> pl.DataFrame:
+    frame = ingest_files_frame(con, layout, manifests)
+    write_relation_file(con.from_arrow(frame.to_arrow()), layout.table_file("ingest_files"), layout.tmp)
+    return frame
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def published_tables(layout: WarehouseLayout) -> dict[str, str]:
+    """Each published table and the Parquet glob its view reads."""
+    tables = {}
+    for table in DAILY_TABLES:
+        if (layout.table_dir(table) / SCHEMA_FILE).exists():
+            tables[table] = str(layout.table_dir(table) / "*.parquet"), str(layout.table_dir(table) / "response_date=*" / "*.parquet")
+    for table in SINGLE_FILE_TABLES:
+        if layout.table_file(table).exists():
+            tables[table] = (str(layout.table_file(table)),)
+    return tables
+
+
+def publish(layout: WarehouseLayout) -> list[str]:
+    """Build ``nps.duckdb`` (views over the Parquet tables) beside the old one and swap it in."""
+    tmp = layout.root / f".nps.duckdb.{uuid.uuid4().hex}.tmp"
+    tables = published_tables(layout)
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            for table, globs in tables.items():
+                # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths
+                # are written as escaped SQL string literals.
+                files = "[" + ", ".join(_literal(g) for g in globs) + "]"
+                con.execute(
+                    sql("create_published_view")
+                    .replace("{table}", '"' + table.replace('"', '""') + '"')
+                    .replace("{files}", files)
+                )
+        os.replace(tmp, layout.published_db)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.with_name(tmp.name + ".wal").unlink()
+    return sorted(tables)

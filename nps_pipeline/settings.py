@@ -1,0 +1,67 @@
+"""Configuration from environment variables (see the README's settings table)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DEFAULT_SLA_HOURS = {"P1": 24, "P2": 48, "P3": 120}
+DEFAULT_HIGH_VALUE_TIERS = ("enterprise", "platinum", "gold", "premium", "vip")
+
+
+def parse_sla_hours(text: str) -> dict[str, int]:
+    """Parse ``P1:24,P2:48,P3:120`` into a mapping; a bare number applies to every priority."""
+    text = text.strip()
+    if not text:
+        return dict(DEFAULT_SLA_HOURS)
+    if ":" not in text:
+        hours = int(text)
+        return {priority: hours for priority in DEFAULT_SLA_HOURS}
+    hours_by_priority = dict(DEFAULT_SLA_HOURS)
+    for part in text.split(","):
+        priority, _, hours = part.partition(":")
+        priority = priority.strip().upper()
+        if priority not in DEFAULT_SLA_HOURS:
+            raise ValueError(f"NPS_FOLLOWUP_SLA_HOURS: unknown priority {priority!r} (use P1, P2, P3)")
+        hours_by_priority[priority] = int(hours)
+    return hours_by_priority
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path = Path("data/landing")
+    warehouse_dir: Path = Path("data/warehouse")
+    timezone: str = "UTC"
+    start_date: str = "2024-01-01"
+    max_rejected_share: float = 0.10
+    sla_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
+    high_value_tiers: tuple[str, ...] = DEFAULT_HIGH_VALUE_TIERS
+    duckdb_memory_limit: str = "1GB"
+
+    def __post_init__(self) -> None:
+        ZoneInfo(self.timezone)  # raises for an unknown IANA name
+        dt.date.fromisoformat(self.start_date)
+        if not 0.0 <= self.max_rejected_share <= 1.0:
+            raise ValueError("NPS_MAX_REJECTED_SHARE must be between 0 and 1")
+
+    @classmethod
+    def from_env(cls, environ: os._Environ | dict | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        tiers = env.get("NPS_HIGH_VALUE_TIERS")
+        return cls(
+            landing_dir=Path(env.get("NPS_LANDING_DIR", "data/landing")),
+            warehouse_dir=Path(env.get("NPS_WAREHOUSE_DIR", "data/warehouse")),
+            timezone=env.get("NPS_TIMEZONE", "UTC"),
+            start_date=env.get("NPS_START_DATE", "2024-01-01"),
+            max_rejected_share=float(env.get("NPS_MAX_REJECTED_SHARE", "0.10")),
+            sla_hours=parse_sla_hours(env.get("NPS_FOLLOWUP_SLA_HOURS", "")),
+            high_value_tiers=(
+                tuple(t.strip().lower() for t in tiers.split(",") if t.strip())
+                if tiers is not None
+                else DEFAULT_HIGH_VALUE_TIERS
+            ),
+            duckdb_memory_limit=env.get("NPS_DUCKDB_MEMORY_LIMIT", "1GB"),
+        )

@@ -1,0 +1,215 @@
+"""Staging: each landed file version is read and validated once, its rows stored by day.
+
+Per file (id = hash of its path in the landing zone) the staging store holds:
+- ``_internal/staged/response_date=D/<file_id>.parquet``: its valid rows of day D;
+- ``_internal/quarantine/<file_id>.parquet``: its rejected rows with reasons;
+- ``_internal/files/<file_id>.json``: its manifest (fingerprint, counts, days, problem), written
+  last, so a file whose manifest matches its fingerprint is completely staged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from nps_pipeline.ingest import CANONICAL_COLUMNS, FileProblem, LandedFile, read_export
+from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
+from nps_pipeline.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
+
+# Bump when parsing or validation rules change, so every file is staged again.
+STAGING_VERSION = 1
+
+
+@dataclass
+class FileManifest:
+    file_id: str
+    source_file: str
+    fingerprint: str
+    staging_version: int
+    timezone: str
+    start_date: str
+    source_format: str | None
+    status: str  # 'staged' or 'rejected'
+    problem: str | None
+    rows_read: int
+    rows_staged: int
+    rows_quarantined: int
+    days: list[str]
+    ingested_at: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rejected_share(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    def is_current(self, landed: LandedFile, timezone: str, start_date: str) -> bool:
+        return (
+            self.fingerprint == landed.fingerprint
+            and self.staging_version == STAGING_VERSION
+            and self.timezone == timezone
+            and self.start_date == start_date
+        )
+
+
+def load_manifests(layout: WarehouseLayout) -> dict[str, FileManifest]:
+    manifests = {}
+    for path in sorted(layout.manifests.glob("*.json")):
+        manifest = FileManifest(**json.loads(path.read_text(encoding="utf-8")))
+        manifests[manifest.file_id] = manifest
+    return manifests
+
+
+def _write_manifest(layout: WarehouseLayout, manifest: FileManifest) -> None:
+    atomic_write_bytes(
+        layout.manifests / f"{manifest.file_id}.json",
+        json.dumps(asdict(manifest), ensure_ascii=False, indent=1).encode("utf-8"),
+    )
+
+
+def _remove_staged(layout: WarehouseLayout, file_id: str, previous: FileManifest | None) -> None:
+    day_dirs = (
+        [layout.staged / f"response_date={d}" for d in previous.days]
+        if previous is not None
+        else list(layout.staged.glob("response_date=*"))
+    )
+    for day_dir in day_dirs:
+        with contextlib.suppress(FileNotFoundError):
+            (day_dir / f"{file_id}.parquet").unlink()
+
+
+def _write_staged_rows(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, file_id: str, staged: pl.DataFrame
+) -> list[str]:
+    """Write a file's valid rows into one Parquet file per day; returns the days written."""
+    if staged.is_empty():
+        return []
+    tmp_dir = layout.new_tmp_dir()
+    try:
+        con.from_arrow(staged.to_arrow()).to_parquet(
+            str(tmp_dir), partition_by=["response_date"], write_partition_columns=True
+        )
+        days = []
+        for part_dir in sorted(tmp_dir.glob("response_date=*")):
+            parts = sorted(part_dir.glob("*.parquet"))
+            if len(parts) != 1:
+                merged = part_dir / "merged.parquet"
+                con.read_parquet([str(p) for p in parts]).to_parquet(str(merged))
+                parts = [merged]
+            target_dir = layout.staged / part_dir.name
+            target_dir.mkdir(parents=True, exist_ok=True)
+            os.replace(parts[0], target_dir / f"{file_id}.parquet")
+            days.append(part_dir.name.split("=", 1)[1])
+        return days
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def stage_file(
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    landed: LandedFile,
+    *,
+    timezone: str,
+    start_date: dt.date,
+    previous: FileManifest | None,
+) -> FileManifest:
+    """Read, validate and stage one landed file version, replacing what an earlier version staged."""
+    ingested_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    base = dict(
+        file_id=landed.file_id,
+        source_file=landed.relative_path,
+        fingerprint=landed.fingerprint,
+        staging_version=STAGING_VERSION,
+        timezone=timezone,
+        start_date=start_date.isoformat(),
+        ingested_at=ingested_at,
+    )
+    quarantine_path = layout.staged_quarantine / f"{landed.file_id}.parquet"
+    try:
+        raw = read_export(con, landed)
+    except FileProblem as problem:
+        _remove_staged(layout, landed.file_id, previous)
+        with contextlib.suppress(FileNotFoundError):
+            quarantine_path.unlink()
+        manifest = FileManifest(
+            **base, source_format=None, status="rejected", problem=str(problem),
+            rows_read=0, rows_staged=0, rows_quarantined=0, days=[],
+        )
+        _write_manifest(layout, manifest)
+        return manifest
+
+    valid, quarantined = validate_rows(raw.rows, timezone, start_date)
+    quarantined = (
+        pl.concat([raw.rejected.cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
+        .sort("source_row")
+        .select(
+            pl.lit(landed.relative_path).alias("source_file"),
+            "source_row",
+            "reasons",
+            "raw_record",
+            pl.lit(raw.source_format).alias("source_format"),
+            pl.lit(ingested_at).str.to_datetime(time_zone="UTC").alias("ingested_at"),
+        )
+    )
+    staged = to_staged_rows(
+        valid, source_file=landed.relative_path, source_format=raw.source_format, file_order=landed.mtime_ns
+    )
+    _remove_staged(layout, landed.file_id, previous)
+    days = _write_staged_rows(con, layout, landed.file_id, staged)
+    atomic_quarantine = quarantine_path.with_name(f".{quarantine_path.name}.tmp")
+    quarantined.write_parquet(atomic_quarantine)
+    os.replace(atomic_quarantine, quarantine_path)
+    manifest = FileManifest(
+        **base,
+        source_format=raw.source_format,
+        status="staged",
+        problem=None,
+        rows_read=raw.rows_read,
+        rows_staged=staged.height,
+        rows_quarantined=quarantined.height,
+        days=days,
+        notes=raw.notes,
+    )
+    if manifest.rows_read != manifest.rows_staged + manifest.rows_quarantined:
+        raise RuntimeError(f"{landed.relative_path}: row accounting broken in staging: {manifest}")
+    _write_manifest(layout, manifest)
+    return manifest
+
+
+def ensure_staged_schema(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> None:
+    """Write the row-less file that gives every read of the staging store its columns."""
+    layout.ensure()
+    empty = pl.DataFrame(
+        schema={"source_row": pl.Int64, "raw_record": pl.String, **{c: pl.String for c in CANONICAL_COLUMNS}, "attributes": pl.String}
+    )
+    valid, _ = validate_rows(empty, "UTC", dt.date(1970, 1, 1))
+    staged = to_staged_rows(valid, source_file="", source_format="", file_order=0)
+    tmp = layout.tmp / f"staged-schema-{os.getpid()}.parquet"
+    staged.write_parquet(tmp)
+    os.replace(tmp, layout.staged_schema_file)
+
+
+@dataclass
+class LandingPlan:
+    """What the landing zone holds compared with what is staged."""
+
+    to_stage: list[LandedFile]
+    unchanged: list[LandedFile]
+    manifests: dict[str, FileManifest]
+
+
+def plan_staging(landed: list[LandedFile], manifests: dict[str, FileManifest], timezone: str, start_date: str) -> LandingPlan:
+    to_stage, unchanged = [], []
+    for file in landed:
+        previous = manifests.get(file.file_id)
+        (unchanged if previous and previous.is_current(file, timezone, start_date) else to_stage).append(file)
+    return LandingPlan(to_stage, unchanged, manifests)
+

@@ -1,0 +1,185 @@
+"""Where everything lives on disk, DuckDB connections, atomic file replacement and the writer lock."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+# Tables published with one Parquet file per day; the rest are one file each.
+DAILY_TABLES = ("responses", "duplicates", "nps_daily", "nps_daily_segment", "detractor_followups")
+SINGLE_FILE_TABLES = ("quarantine", "ingest_files")
+SCHEMA_FILE = "_schema.parquet"
+
+
+def sql(name: str) -> str:
+    """The text of ``sql/<name>.sql``."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+class WarehouseLayout:
+    """Paths under the warehouse directory. ``_internal`` is the pipeline's own, never published."""
+
+    def __init__(self, warehouse_dir: Path | str):
+        self.root = Path(warehouse_dir).resolve()
+        self.internal = self.root / "_internal"
+        self.staged = self.internal / "staged"
+        self.staged_quarantine = self.internal / "quarantine"
+        self.manifests = self.internal / "files"
+        self.tmp = self.internal / "tmp"
+        self.published_db = self.root / "nps.duckdb"
+
+    def ensure(self) -> None:
+        for path in (self.staged, self.staged_quarantine, self.manifests, self.tmp):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def table_dir(self, table: str) -> Path:
+        return self.root / table
+
+    def day_file(self, table: str, day: dt.date) -> Path:
+        return self.table_dir(table) / f"response_date={day.isoformat()}" / "data.parquet"
+
+    def table_file(self, table: str) -> Path:
+        return self.table_dir(table) / "data.parquet"
+
+    def staged_day_dir(self, day: dt.date) -> Path:
+        return self.staged / f"response_date={day.isoformat()}"
+
+    @property
+    def staged_schema_file(self) -> Path:
+        return self.staged / SCHEMA_FILE
+
+    def staged_files_for_days(self, days: Iterable[dt.date]) -> list[str]:
+        """The staged files of ``days``, led by the (row-less) schema file so a read never comes up empty."""
+        files: list[str] = [str(self.staged_schema_file)]
+        for day in days:
+            day_dir = self.staged_day_dir(day)
+            if day_dir.is_dir():
+                files.extend(sorted(str(p) for p in day_dir.glob("*.parquet")))
+        return files
+
+    def table_files_for_days(self, table: str, days: Iterable[dt.date]) -> list[str]:
+        return [str(p) for p in (self.day_file(table, d) for d in days) if p.exists()]
+
+    def all_staged_files(self) -> list[str]:
+        return [str(self.staged_schema_file), *sorted(str(p) for p in self.staged.glob("response_date=*/*.parquet"))]
+
+    def new_tmp_dir(self) -> Path:
+        path = self.tmp / uuid.uuid4().hex
+        path.mkdir(parents=True)
+        return path
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Serialise the pipeline's writers across processes (staging, table replacement)."""
+        self.internal.mkdir(parents=True, exist_ok=True)
+        with open(self.internal / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def days_in(start: dt.date, end_exclusive: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end_exclusive - start).days)]
+
+
+def connect(layout: WarehouseLayout, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the NPS macros, spilling to the warehouse's tmp dir."""
+    layout.ensure()
+    con = duckdb.connect(
+        config={
+            "memory_limit": memory_limit,
+            "temp_directory": str(layout.tmp / "duckdb_spill"),
+            "threads": max(1, os.cpu_count() or 1),
+        }
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(sql("create_nps_macros"))
+    con.execute(sql("create_ranked_staged_macro"))
+    return con
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_relation_file(relation: duckdb.DuckDBPyRelation, target: Path, tmp_root: Path) -> int:
+    """Write a relation to one Parquet file, replacing ``target`` atomically. Returns the row count."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_root / f"{uuid.uuid4().hex}.parquet"
+    relation.to_parquet(str(tmp))
+    rows = duckdb.sql("SELECT count(*) FROM read_parquet(?)", params=[str(tmp)]).fetchall()[0][0]
+    os.replace(tmp, target)
+    return rows
+
+
+def replace_days(
+    relation: duckdb.DuckDBPyRelation | None,
+    layout: WarehouseLayout,
+    table: str,
+    days: list[dt.date],
+) -> dict[dt.date, int]:
+    """Replace each day of ``table`` by the relation's rows for that day (``response_date``).
+
+    Each day file is swapped in with one ``os.replace``: a reader sees the old day or the new one.
+    A day without rows loses its file; ``relation`` None means no day has rows. Returns the row
+    count written per day.
+    """
+    table_dir = layout.table_dir(table)
+    table_dir.mkdir(parents=True, exist_ok=True)
+    if relation is None:
+        for day in days:
+            with contextlib.suppress(FileNotFoundError):
+                layout.day_file(table, day).unlink()
+        return {day: 0 for day in days}
+    write_relation_file(relation.limit(0), table_dir / SCHEMA_FILE, layout.tmp)
+
+    tmp_dir = layout.new_tmp_dir()
+    try:
+        relation.to_parquet(str(tmp_dir), partition_by=["response_date"], write_partition_columns=True)
+        new_files: dict[dt.date, Path] = {}
+        for part_dir in tmp_dir.glob("response_date=*"):
+            day = dt.date.fromisoformat(part_dir.name.split("=", 1)[1])
+            parts = sorted(part_dir.glob("*.parquet"))
+            if len(parts) != 1:
+                merged = tmp_dir / f"merged-{day.isoformat()}.parquet"
+                duckdb.sql("SELECT * FROM read_parquet(?)", params=[[str(p) for p in parts]]).to_parquet(str(merged))
+                parts = [merged]
+            new_files[day] = parts[0]
+        unexpected = sorted(set(new_files) - set(days))
+        if unexpected:
+            raise RuntimeError(f"{table}: rows for days outside the run's window, e.g. {unexpected[:3]}")
+        written = {day: 0 for day in days}
+        if new_files:
+            counts = duckdb.sql(
+                "SELECT file_name, sum(num_rows)::BIGINT FROM parquet_file_metadata(?) GROUP BY file_name",
+                params=[[str(p) for p in new_files.values()]],
+            ).fetchall()
+            rows_by_file = {Path(name): rows for name, rows in counts}
+            for day, path in new_files.items():
+                written[day] = rows_by_file[path]
+        for day in days:
+            target = layout.day_file(table, day)
+            if day in new_files:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(new_files[day], target)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    target.unlink()
+        return written
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)

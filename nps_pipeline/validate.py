@@ -1,0 +1,178 @@
+"""Validate: type each text row, check it with pandera, and split valid rows from quarantined ones.
+
+Every failed rule of a row is reported, in words a person can act on, next to the row as it arrived.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandera.polars as pa
+import polars as pl
+from pandera.config import ValidationDepth, config_context
+
+from nps_pipeline.classify import with_category
+
+# Timestamps the canonical layout accepts: ISO 8601 with an offset or Z; without one, the
+# reporting time zone is assumed; a bare date is midnight there.
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z", "%Y-%m-%d %H:%M%#z")
+LOCAL_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+WHOLE_NUMBER = r"^[+-]?\d+(\.0+)?$"
+
+QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
+
+
+def parse_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
+    """Parse ISO 8601 text to a UTC timestamp; naive values are read in ``timezone``. Null if unparseable."""
+    with_offset = [
+        text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC") for fmt in OFFSET_FORMATS
+    ]
+    local = [
+        text.str.to_datetime(fmt, strict=False, time_unit="us")
+        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+        for fmt in LOCAL_FORMATS
+    ]
+    return pl.coalesce(*with_offset, *local)
+
+
+def type_rows(rows: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """Trim text, parse the score and the timestamp, and derive the response's day in ``timezone``."""
+    text_columns = [c for c, t in rows.schema.items() if t == pl.String and c != "raw_record"]
+    trimmed = rows.with_columns(
+        [pl.col(c).str.strip_chars().replace("", None) for c in text_columns]
+    )
+    score_text = pl.col("score")
+    submitted_at = parse_timestamp(pl.col("submitted_at"), timezone)
+    return trimmed.with_columns(
+        score_value=pl.when(score_text.str.contains(WHOLE_NUMBER))
+        .then(score_text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False))
+        .otherwise(None),
+        submitted_at_value=submitted_at,
+        response_date=submitted_at.dt.convert_time_zone(timezone).dt.date(),
+    )
+
+
+def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
+    """The rules a row must pass; ``_reason`` words each failure for the quarantine."""
+    return pa.DataFrameSchema(
+        {
+            "response_id": pa.Column(pl.String, nullable=False),
+            "score_value": pa.Column(
+                pl.Int64, pa.Check.in_range(0, 10), nullable=False
+            ),
+            "submitted_at_value": pa.Column(pl.Datetime("us", "UTC"), nullable=False),
+            "response_date": pa.Column(
+                pl.Date, pa.Check.ge(start_date), nullable=True
+            ),
+        },
+        strict=False,
+        coerce=False,
+    )
+
+
+def _reason(start_date: dt.date) -> pl.Expr:
+    """A readable sentence for one failure case (columns: column, check, raw)."""
+    column, check, raw = pl.col("column"), pl.col("check"), pl.col("raw")
+    shown = pl.lit("'") + raw + pl.lit("'")
+    return (
+        pl.when((column == "response_id") & (check == "not_nullable"))
+        .then(pl.lit("response_id is empty"))
+        .when((column == "score_value") & (check == "not_nullable") & raw.is_null())
+        .then(pl.lit("score is missing"))
+        .when((column == "score_value") & (check == "not_nullable"))
+        .then(pl.lit("score ") + shown + pl.lit(" is not a whole number from 0 to 10"))
+        .when((column == "score_value") & check.str.starts_with("in_range"))
+        .then(pl.lit("score ") + raw + pl.lit(" is outside 0-10"))
+        .when((column == "submitted_at_value") & (check == "not_nullable") & raw.is_null())
+        .then(pl.lit("submitted_at is missing"))
+        .when((column == "submitted_at_value") & (check == "not_nullable"))
+        .then(pl.lit("submitted_at ") + shown + pl.lit(" is not an ISO 8601 timestamp"))
+        .when((column == "response_date") & check.str.starts_with("greater_than_or_equal_to"))
+        .then(
+            pl.lit("submitted_at ")
+            + shown
+            + pl.lit(f" falls before NPS_START_DATE {start_date.isoformat()}")
+        )
+        .otherwise(column + pl.lit(" failed rule ") + check + pl.lit(": ") + raw.fill_null("<empty>"))
+    )
+
+
+RAW_COLUMN_OF = {
+    "response_id": "response_id",
+    "score_value": "score",
+    "submitted_at_value": "submitted_at",
+    "response_date": "submitted_at",
+}
+
+
+def validate_rows(
+    rows: pl.DataFrame, timezone: str, start_date: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split typed rows into (valid rows, quarantined rows with every failed rule as reasons)."""
+    typed = type_rows(rows, timezone)
+    schema = response_schema(start_date)
+    try:
+        with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+            schema.validate(typed, lazy=True)
+        failures = pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "check": pl.String})
+    except pa.errors.SchemaErrors as errors:
+        failures = errors.failure_cases.select(
+            pl.col("index").cast(pl.Int64), pl.col("column"), pl.col("check")
+        )
+        if failures["index"].null_count():
+            raise RuntimeError(f"schema-level validation failure: {errors.failure_cases}") from None
+
+    indexed = typed.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+    raw_values = indexed.select(
+        "index", *[pl.col(raw).alias(f"raw_{name}") for name, raw in RAW_COLUMN_OF.items()]
+    )
+    reasons = (
+        failures.join(raw_values, on="index", how="left")
+        .with_columns(
+            raw=pl.coalesce(
+                *[
+                    pl.when(pl.col("column") == name).then(pl.col(f"raw_{name}"))
+                    for name in RAW_COLUMN_OF
+                ]
+            )
+        )
+        .with_columns(reason=_reason(start_date))
+        .group_by("index")
+        .agg(pl.col("reason").unique(maintain_order=True).str.join("; ").alias("reasons"))
+    )
+    flagged = indexed.join(reasons, on="index", how="left")
+    quarantined = flagged.filter(pl.col("reasons").is_not_null()).select(
+        "source_row", "reasons", "raw_record"
+    ).sort("source_row")
+    valid = flagged.filter(pl.col("reasons").is_null()).drop("index", "reasons")
+    return valid, quarantined
+
+
+def to_staged_rows(valid: pl.DataFrame, *, source_file: str, source_format: str, file_order: int) -> pl.DataFrame:
+    """The staged shape of valid rows: typed canonical columns, category, lineage and version order."""
+    identity = pl.coalesce(
+        pl.col("respondent_id"), pl.col("email").str.to_lowercase()
+    )
+    staged = valid.select(
+        pl.col("response_id"),
+        pl.lit(source_format).alias("source_format"),
+        pl.lit(source_file).alias("source_file"),
+        pl.col("source_row").cast(pl.Int64),
+        pl.lit(file_order, dtype=pl.Int64).alias("file_order"),
+        pl.col("submitted_at_value").alias("submitted_at"),
+        pl.col("response_date"),
+        pl.col("score_value").cast(pl.Int8).alias("score"),
+        "comment",
+        "respondent_id",
+        pl.col("email"),
+        identity.alias("respondent_identity"),
+        "channel",
+        "region",
+        "product",
+        "touchpoint",
+        "customer_tier",
+        "language",
+        "attributes",
+    )
+    return with_category(staged)

@@ -1,0 +1,14 @@
+-- Read one delimited export strictly (every field as text, numbered rows); any structural fault raises.
+SELECT row_number() OVER () AS source_row, *
+FROM read_csv(
+    $path,
+    columns = $columns,
+    header = true,
+    auto_detect = false,
+    delim = $delimiter,
+    quote = '"',
+    escape = '"',
+    strict_mode = true,
+    null_padding = false,
+    encoding = 'utf-8'
+)
