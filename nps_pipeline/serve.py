@@ -122,10 +122,11 @@ def published_tables(layout: WarehouseLayout) -> dict[str, str]:
     tables = {}
     for table in DAILY_TABLES:
         if (layout.table_dir(table) / SCHEMA_FILE).exists():
-            tables[table] = str(layout.table_dir(table) / "*.parquet"), str(layout.table_dir(table) / "response_date=*" / "*.parquet")
+            # '**' also matches the table's own folder, so the row-less schema file is always read.
+            tables[table] = str(layout.table_dir(table) / "**" / "*.parquet")
     for table in SINGLE_FILE_TABLES:
         if layout.table_file(table).exists():
-            tables[table] = (str(layout.table_file(table)),)
+            tables[table] = str(layout.table_file(table))
     return tables
 
 
@@ -135,14 +136,13 @@ def publish(layout: WarehouseLayout) -> list[str]:
     tables = published_tables(layout)
     try:
         with duckdb.connect(str(tmp)) as con:
-            for table, globs in tables.items():
+            for table, files in tables.items():
                 # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths
                 # are written as escaped SQL string literals.
-                files = "[" + ", ".join(_literal(g) for g in globs) + "]"
                 con.execute(
                     sql("create_published_view")
                     .replace("{table}", '"' + table.replace('"', '""') + '"')
-                    .replace("{files}", files)
+                    .replace("{files}", _literal(files))
                 )
         os.replace(tmp, layout.published_db)
     finally:

@@ -1,0 +1,139 @@
+"""Bad input: each fault gets a clear reason naming file, row and rule, and nothing is lost."""
+
+import codecs
+
+import duckdb
+import pytest
+
+from nps_pipeline.ingest import FileProblem, LandedFile, read_export
+from tests.conftest import HEADER, Pipeline, rows_csv
+
+GOOD = "r1,2024-03-01T10:00:00Z,9,fine,c1,a@example.com,email,EMEA,Pro,support,gold,en"
+
+
+def read(tmp_path, content: bytes | str):
+    path = tmp_path / "export.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    stat = path.stat()
+    return read_export(duckdb.connect(), LandedFile(path, "export.csv", stat.st_size, stat.st_mtime_ns))
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "file is empty (0 bytes)"),
+        (b"\n\n", "file is empty (no header row)"),
+        (b"response_id,submitted_at,comment\nr1,2024-03-01T10:00:00Z,hi\n", "missing required column(s) score; header seen: response_id, submitted_at, comment"),
+        ((HEADER + "\nr1,2024-03-01T10:00:00Z,9,caf\xe9\n").encode("latin-1"), "file is not UTF-8: byte 0xe9 on line 2"),
+        (codecs.BOM_UTF16_LE + HEADER.encode("utf-16-le"), "file is UTF-16 encoded"),
+    ],
+    ids=["empty", "blank", "missing-column", "not-utf8", "utf16"],
+)
+def test_file_problems_name_the_cause(tmp_path, content, message):
+    with pytest.raises(FileProblem, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read(tmp_path, content)
+
+
+def test_not_utf8_past_the_first_block_is_caught_with_its_line(tmp_path):
+    good_rows = "\n".join(GOOD.replace("r1", f"r{i}") for i in range(3000))
+    content = (HEADER + "\n" + good_rows + "\nrX,2024-03-01T10:00:00Z,9,caf\xe9\n").encode("latin-1")
+    with pytest.raises(FileProblem, match="byte 0xe9 on line 3002"):
+        read(tmp_path, content)
+
+
+def test_header_only_file_has_no_rows(tmp_path):
+    export = read(tmp_path, HEADER + "\n")
+    assert export.rows_read == 0
+
+
+def test_utf8_bom_and_crlf_are_accepted(tmp_path):
+    export = read(tmp_path, codecs.BOM_UTF8 + rows_csv(GOOD).replace("\n", "\r\n").encode("utf-8"))
+    assert export.rows["response_id"].to_list() == ["r1"]
+    assert export.rejected.is_empty()
+
+
+def test_ragged_rows_are_rejected_and_the_rest_kept(tmp_path):
+    content = rows_csv(GOOD, "r2,2024-03-01T10:00:00Z,9,too,many,fields,here,x,y,z,w,v,u", "r3,2024-03-01T10:00:00Z,8", GOOD.replace("r1", "r4"))
+    export = read(tmp_path, content)
+    assert export.rows["response_id"].to_list() == ["r1", "r4"]
+    assert export.rows["source_row"].to_list() == [1, 4]
+    assert dict(zip(export.rejected["source_row"], export.rejected["reasons"])) == {
+        2: "row has 13 fields but the header has 12",
+        3: "row has 3 fields but the header has 12",
+    }
+    assert export.rejected["raw_record"][1] == "r3,2024-03-01T10:00:00Z,8"
+    assert export.rows_read == 4
+
+
+def test_unbalanced_quote_rejects_one_row_and_keeps_the_rest(tmp_path):
+    content = rows_csv(GOOD, 'r2,2024-03-01T10:00:00Z,9,"never closed,c,e,x,y,z,w,v,u', GOOD.replace("r1", "r3"))
+    export = read(tmp_path, content)
+    assert export.rows["response_id"].to_list() == ["r1", "r3"]
+    assert export.rejected["source_row"].to_list() == [2]
+    assert export.rejected["reasons"][0].startswith("unbalanced quote")
+    assert export.rows_read == 3
+
+
+def test_embedded_newlines_and_quotes_survive(tmp_path):
+    content = rows_csv('r1,2024-03-01T10:00:00Z,3,"line one\nline ""two""",c1,,,,,,,', GOOD.replace("r1", "r2"))
+    export = read(tmp_path, content)
+    assert export.rows["comment"].to_list() == ['line one\nline "two"', "fine"]
+    assert export.rows["source_row"].to_list() == [1, 2]
+
+
+def test_bad_rows_reach_quarantine_and_bad_files_do_not_stop_others(tmp_path):
+    pipeline = Pipeline(tmp_path, max_rejected_share=0.5)
+    pipeline.land(
+        "good.csv",
+        rows_csv(
+            GOOD,
+            GOOD.replace("r1", "r2").replace(",9,", ",11,"),
+            GOOD.replace("r1", "r3").replace(",9,", ",-1,"),
+            GOOD.replace("r1", "r4").replace(",9,", ",ten,"),
+            GOOD.replace("r1", "r5").replace(",9,", ",7.5,"),
+            GOOD.replace("r1", "r6").replace("2024-03-01T10:00:00Z", ""),
+            GOOD.replace("r1", "r7").replace("2024-03-01T10:00:00Z", "01/03/2024 at noon"),
+            GOOD.replace("r1,", ","),
+            *[GOOD.replace("r1", f"ok{i}") for i in range(40)],
+        ),
+    )
+    pipeline.land("broken.csv", (HEADER + "\nr9,2024-03-01T10:00:00Z,9,caf\xe9\n").encode("latin-1"))
+    pipeline.land("empty.csv", b"")
+    pipeline.land("nocol.csv", "response_id,score\nx,9\n")
+    result = pipeline.run("2024-03-01", raise_on_error=False)
+
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    unreadable = checks["every_file_readable"]
+    assert not unreadable.passed
+    assert "broken.csv: file is not UTF-8" in unreadable.description
+    assert "empty.csv: file is empty" in unreadable.description
+    assert "nocol.csv: missing required column(s) submitted_at" in unreadable.description
+    assert checks["rejected_share_within_threshold"].passed  # 7 of 48 rows is under the 50 % set here
+
+    quarantine = pipeline.table("quarantine", "source_row")
+    assert quarantine.filter(quarantine["source_file"] == "good.csv")["reasons"].to_list() == [
+        "score 11 is outside 0-10",
+        "score -1 is outside 0-10",
+        "score 'ten' is not a whole number from 0 to 10",
+        "score '7.5' is not a whole number from 0 to 10",
+        "submitted_at is missing",
+        "submitted_at '01/03/2024 at noon' is not an ISO 8601 timestamp",
+        "response_id is empty",
+    ]
+    assert pipeline.table("responses").height == 41
+    files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
+    assert files["good.csv"]["rows_read"] == 48 and files["good.csv"]["rows_quarantined"] == 7
+    assert files["broken.csv"]["status"] == "rejected" and "not UTF-8" in files["broken.csv"]["problem"]
+    for row in files.values():
+        assert row["rows_read"] == row["rows_valid"] + row["rows_duplicate"] + row["rows_quarantined"]
+
+
+def test_rejected_share_over_threshold_blocks_publishing_and_names_the_file(pipeline):
+    pipeline.land("mostly_bad.csv", rows_csv(GOOD, *[GOOD.replace("r1", f"b{i}").replace(",9,", ",99,") for i in range(3)]))
+    result = pipeline.run("2024-03-01", raise_on_error=False)
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "rejected_share_within_threshold")
+    assert not check.passed
+    assert "mostly_bad.csv: 3 of 4 rows rejected (75.0% > 10.0%)" in check.description
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "validated_responses" in materialized
+    assert "responses" not in materialized and "published_warehouse" not in materialized

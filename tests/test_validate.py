@@ -1,0 +1,84 @@
+"""Pure transforms: typing, pandera rules and quarantine reasons, classification."""
+
+import datetime as dt
+
+import polars as pl
+
+from nps_pipeline.classify import with_category
+from nps_pipeline.ingest import CANONICAL_COLUMNS
+from nps_pipeline.validate import validate_rows
+
+
+def raw(rows: list[dict]) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        [{c: r.get(c) for c in CANONICAL_COLUMNS} for r in rows], schema={c: pl.String for c in CANONICAL_COLUMNS}
+    )
+    return frame.with_columns(
+        source_row=pl.int_range(1, frame.height + 1, dtype=pl.Int64),
+        raw_record=pl.lit("raw"),
+        attributes=pl.lit(None, dtype=pl.String),
+    )
+
+
+def reasons_for(rows, timezone="UTC", start=dt.date(2024, 1, 1)):
+    valid, quarantined = validate_rows(raw(rows), timezone, start)
+    return valid, dict(zip(quarantined["source_row"], quarantined["reasons"]))
+
+
+def ok(**fields):
+    return {"response_id": "r", "submitted_at": "2024-03-01T10:00:00Z", "score": "9", **fields}
+
+
+def test_bad_scores_are_quarantined_with_their_value():
+    valid, reasons = reasons_for([ok(score="11"), ok(score="-1"), ok(score="ten"), ok(score="7.5"), ok(score=None), ok(score="10")])
+    assert reasons == {
+        1: "score 11 is outside 0-10",
+        2: "score -1 is outside 0-10",
+        3: "score 'ten' is not a whole number from 0 to 10",
+        4: "score '7.5' is not a whole number from 0 to 10",
+        5: "score is missing",
+    }
+    assert valid["score_value"].to_list() == [10]
+
+
+def test_timestamps_missing_or_unparseable_and_empty_ids():
+    valid, reasons = reasons_for([ok(submitted_at=None), ok(submitted_at="next tuesday"), ok(response_id="  ")])
+    assert reasons[1] == "submitted_at is missing"
+    assert reasons[2] == "submitted_at 'next tuesday' is not an ISO 8601 timestamp"
+    assert reasons[3] == "response_id is empty"
+    assert valid.is_empty()
+
+
+def test_every_failed_rule_of_a_row_is_listed():
+    _, reasons = reasons_for([{"response_id": "", "submitted_at": "garbage", "score": "eleven"}])
+    assert reasons[1].split("; ") == [
+        "response_id is empty",
+        "score 'eleven' is not a whole number from 0 to 10",
+        "submitted_at 'garbage' is not an ISO 8601 timestamp",
+    ]
+
+
+def test_day_is_taken_in_the_reporting_time_zone():
+    rows = [ok(submitted_at="2024-03-01T20:00:00Z"), ok(submitted_at="2024-03-01T20:00:00"), ok(submitted_at="2024-03-01")]
+    valid, _ = reasons_for(rows, timezone="Asia/Jakarta")
+    # 20:00 UTC is 03:00 the next day in Jakarta; naive times are read in the reporting zone.
+    assert valid["response_date"].to_list() == [dt.date(2024, 3, 2), dt.date(2024, 3, 1), dt.date(2024, 3, 1)]
+    assert valid["submitted_at_value"][1] == dt.datetime(2024, 3, 1, 13, 0, tzinfo=dt.timezone.utc)
+
+
+def test_offsets_fractions_and_integral_decimals_are_accepted():
+    valid, reasons = reasons_for(
+        [ok(submitted_at="2024-03-01T10:00:00.250+05:30"), ok(submitted_at="2024-03-01 10:00:00-0300"), ok(score="10.0")]
+    )
+    assert reasons == {}
+    assert valid["score_value"].to_list() == [9, 9, 10]
+
+
+def test_responses_before_the_start_date_are_quarantined():
+    _, reasons = reasons_for([ok(submitted_at="2023-12-31T23:00:00Z")])
+    assert reasons[1] == "submitted_at '2023-12-31T23:00:00Z' falls before NPS_START_DATE 2024-01-01"
+
+
+def test_classification_boundaries():
+    frame = with_category(pl.DataFrame({"score": list(range(11))}))
+    assert frame["category"].to_list() == ["detractor"] * 7 + ["passive"] * 2 + ["promoter"] * 2
