@@ -1,0 +1,66 @@
+"""The command lines: `nps-pipeline backfill` and Dagster's own `asset materialize --partition-range`."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import rows_csv
+
+BIN = Path(sys.executable).parent
+
+
+def env_for(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a.csv").write_text(
+        rows_csv("c1,2024-03-01T10:00:00Z,10,,x1,,web,,,,,", "c2,2024-03-03T10:00:00Z,0,,x2,,web,,,,,"), encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "NPS_LANDING_DIR": str(landing),
+        "NPS_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+        "NPS_START_DATE": "2024-01-01",
+        }
+    env.pop("DAGSTER_HOME", None)
+    return env
+
+
+def daily_rows(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse" / "nps.duckdb"), read_only=True) as con:
+        return con.sql("SELECT response_date::VARCHAR, responses FROM nps_daily ORDER BY 1").fetchall()
+
+
+def test_nps_pipeline_backfill_runs_the_range_as_one_run(tmp_path):
+    done = subprocess.run(
+        [str(BIN / "nps-pipeline"), "backfill", "--start", "2024-03-01", "--end", "2024-03-03"],
+        env=env_for(tmp_path), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "succeeded: daily assets for 2024-03-01..2024-03-03" in done.stdout
+    assert done.stderr.count("RUN_START") == 1
+    assert daily_rows(tmp_path) == [("2024-03-01", 1), ("2024-03-02", 0), ("2024-03-03", 1)]
+
+
+def test_backfill_exits_non_zero_when_a_check_blocks(tmp_path):
+    env = env_for(tmp_path)
+    (Path(env["NPS_LANDING_DIR"]) / "bad.csv").write_text(rows_csv("z1,2024-03-01T10:00:00Z,12,,,,,,,,,"), encoding="utf-8")
+    done = subprocess.run(
+        [str(BIN / "nps-pipeline"), "backfill", "--start", "2024-03-01", "--end", "2024-03-01"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 1
+    assert "bad.csv: 1 of 1 rows rejected" in done.stderr
+
+
+def test_dagster_cli_partition_range(tmp_path):
+    done = subprocess.run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "nps_pipeline.definitions", "--select", "*",
+         "--partition-range", "2024-03-01...2024-03-03"],
+        env=env_for(tmp_path), capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert daily_rows(tmp_path) == [("2024-03-01", 1), ("2024-03-02", 0), ("2024-03-03", 1)]

@@ -1,0 +1,29 @@
+"""The whole code location loads; the nightly schedule asks for yesterday's partition."""
+
+import datetime as dt
+
+import dagster as dg
+
+from nps_pipeline.definitions import defs, nightly_schedule
+
+
+def test_definitions_load_and_every_asset_is_described():
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"responses", "nps_daily", "nps_daily_segment", "detractor_followups", "quarantine", "ingest_files"} <= keys
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        spec = defs.resolve_assets_def(key).specs_by_key[key]
+        assert spec.description, key
+        assert spec.group_name and spec.group_name != "default", key
+        assert spec.kinds, key
+        assert spec.owners, key
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+def test_nightly_schedule_materialises_yesterday():
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.timezone.utc))
+    requests = list(nightly_schedule.evaluate_tick(context).run_requests)
+    assert [r.partition_key for r in requests] == ["2026-11-21"]
+    assert nightly_schedule.cron_schedule == "0 2 * * *"
