@@ -252,20 +252,18 @@ def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResourc
     return dg.MaterializeResult(metadata={"window": _window_label(days), "rows": sum(written.values())})
 
 
-@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[validated_responses, responses], **DAILY)
+@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
 def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Detractor follow-ups: every detractor to call back, with priority and SLA due time."""
     layout = nps.layout
     days = window_days(context)
     with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
-        key = dedupe.pseudonym_key(layout, nps.pseudonym_key)
         written = followup.materialise_detractor_followups(
-            con, layout, days, key=key, high_value_tiers=nps.tiers, sla_hours=nps.sla_hours
+            con, layout, days, high_value_tiers=nps.tiers, sla_hours=nps.sla_hours
         )
         by_priority = con.sql(
             "SELECT priority, count(*) AS cases FROM read_parquet(?) GROUP BY priority ORDER BY priority",
-            params=[[str(layout.table_dir("detractor_followups") / "_schema.parquet"),
-                     *layout.table_files_for_days("detractor_followups", days)]],
+            params=[layout.table_files_for_days("detractor_followups", days)],
         ).pl()
     return dg.MaterializeResult(
         metadata={

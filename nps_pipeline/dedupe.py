@@ -20,19 +20,13 @@ def pseudonym_key(layout: WarehouseLayout, override: str | None = None) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def staged_relation(
-    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, statement: str, days: list[dt.date], **params
-) -> duckdb.DuckDBPyRelation:
-    """Run a statement over the staged rows of ``days``."""
-    return con.sql(sql(statement), params={"files": layout.staged_files_for_days(days), **params})
-
-
 def materialise_responses(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], key: str
 ) -> tuple[dict[dt.date, int], dict[dt.date, int]]:
     """Replace ``responses`` and ``duplicates`` for ``days``; returns rows written per day for each."""
-    responses = staged_relation(con, layout, "select_responses", days, pseudonym_key=key)
-    duplicates = staged_relation(con, layout, "select_duplicates", days)
+    con.execute(sql("create_ranked_window_table"), {"files": layout.staged_files_for_days(days)})
+    responses = con.sql(sql("select_responses"), params={"pseudonym_key": key})
+    duplicates = con.sql(sql("select_duplicates"))
     return (
         replace_days(responses, layout, "responses", days),
         replace_days(duplicates, layout, "duplicates", days),

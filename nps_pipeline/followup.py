@@ -6,8 +6,7 @@ import datetime as dt
 
 import duckdb
 
-from nps_pipeline.dedupe import staged_relation
-from nps_pipeline.storage import WarehouseLayout, replace_days
+from nps_pipeline.storage import WarehouseLayout, replace_days, sql
 
 
 def materialise_detractor_followups(
@@ -15,19 +14,19 @@ def materialise_detractor_followups(
     layout: WarehouseLayout,
     days: list[dt.date],
     *,
-    key: str,
     high_value_tiers: tuple[str, ...],
     sla_hours: dict[str, int],
 ) -> dict[dt.date, int]:
-    relation = staged_relation(
-        con,
-        layout,
-        "select_detractor_followups",
-        days,
-        pseudonym_key=key,
-        high_value_tiers=list(high_value_tiers),
-        sla_hours_p1=sla_hours["P1"],
-        sla_hours_p2=sla_hours["P2"],
-        sla_hours_p3=sla_hours["P3"],
+    """Replace ``detractor_followups`` for ``days`` from that window's responses and staged contacts."""
+    relation = con.sql(
+        sql("select_detractor_followups"),
+        params={
+            "responses_files": layout.table_files_for_days("responses", days),
+            "staged_files": layout.staged_files_for_days(days),
+            "high_value_tiers": list(high_value_tiers),
+            "sla_hours_p1": sla_hours["P1"],
+            "sla_hours_p2": sla_hours["P2"],
+            "sla_hours_p3": sla_hours["P3"],
+        },
     )
     return replace_days(relation, layout, "detractor_followups", days)

@@ -72,9 +72,17 @@ class RawExport:
 
     source_format: str
     header: list[str]
-    rows: pl.DataFrame  # source_row, raw_record, canonical text columns, attributes (JSON)
+    rows: pl.DataFrame  # source_row, the fields as read (_f0, _f1, ...), canonical text columns, attributes (JSON)
     rejected: pl.DataFrame  # source_row, reasons, raw_record: rows with a structural fault
+    delimiter: str = ","
     notes: list[str] = field(default_factory=list)
+
+    def raw_record(self, rows: pl.DataFrame) -> pl.Series:
+        """The given rows as they arrived, rebuilt from their fields (done for rejected rows only)."""
+        fields = sorted((c for c in rows.columns if c.startswith("_f")), key=lambda c: int(c[2:]))
+        return rows.select(
+            pl.concat_str([_csv_quote(pl.col(c), self.delimiter) for c in fields], separator=self.delimiter)
+        ).to_series()
 
     @property
     def rows_read(self) -> int:
@@ -168,7 +176,7 @@ def _csv_quote(expr: pl.Expr, delimiter: str) -> pl.Expr:
 
 
 def _read_strict(con: duckdb.DuckDBPyConnection, path: Path, width: int, delimiter: str) -> pl.DataFrame:
-    columns = {f"c{i}": "VARCHAR" for i in range(width)}
+    columns = {f"_f{i}": "VARCHAR" for i in range(width)}
     return con.sql(
         sql("read_csv_export"),
         params={"path": str(path), "columns": columns, "delimiter": delimiter},
@@ -226,7 +234,7 @@ def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame
             bad_reasons.append(f"unbalanced quote: a quoted field is never closed ({error})")
             bad_raw.append(lines[broken_line].rstrip("\r\n"))
             line_index = broken_line + 1
-    schema = {f"c{i}": pl.String for i in range(width)}
+    schema = {f"_f{i}": pl.String for i in range(width)}
     rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(
         source_row=pl.Series(good_rows, dtype=pl.Int64), raw_record=pl.Series(good_raw, dtype=pl.String)
     )
@@ -248,31 +256,27 @@ def read_canonical_csv(con: duckdb.DuckDBPyConnection, path: Path) -> RawExport:
         rejected = pl.DataFrame(
             schema={"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
         )
-        rows = rows.with_columns(
-            raw_record=pl.concat_str(
-                [_csv_quote(pl.col(f"c{i}"), delimiter) for i in range(width)], separator=delimiter
-            )
-        )
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0]
         notes.append(f"strict read failed ({first_line}); rows read one by one")
         rows, rejected = _read_tolerant(path, width, delimiter)
-    rows = rows.rename({f"c{i}": name for i, name in mapping.items()})
-    return RawExport("generic", header, _with_attributes(rows, list(mapping.values())), rejected, notes)
+    return RawExport("generic", header, _canonical(rows, mapping), rejected, delimiter, notes)
 
 
-def _with_attributes(rows: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Keep canonical columns; fold other non-personal columns into a JSON ``attributes`` column."""
-    extras = [c for c in columns if c not in CANONICAL_COLUMNS and not PERSONAL_COLUMN.search(c)]
-    missing = [pl.lit(None, dtype=pl.String).alias(c) for c in CANONICAL_COLUMNS if c not in columns]
+def _canonical(rows: pl.DataFrame, mapping: dict[int, str]) -> pl.DataFrame:
+    """Name the fields canonically; fold other non-personal columns into a JSON ``attributes`` column."""
+    named = {name: f"_f{position}" for position, name in mapping.items()}
+    extras = [n for n in named if n not in CANONICAL_COLUMNS and not PERSONAL_COLUMN.search(n)]
     attributes = (
-        pl.struct([pl.col(c) for c in extras]).struct.json_encode()
+        pl.struct([pl.col(named[n]).alias(n) for n in extras]).struct.json_encode()
         if extras
         else pl.lit(None, dtype=pl.String)
     )
-    return rows.with_columns(*missing, attributes.alias("attributes")).select(
-        "source_row", "raw_record", *CANONICAL_COLUMNS, "attributes"
-    )
+    canonical = [
+        pl.col(named[c]).alias(c) if c in named else pl.lit(None, dtype=pl.String).alias(c) for c in CANONICAL_COLUMNS
+    ]
+    keep = [c for c in rows.columns if c.startswith("_f") or c in ("source_row", "raw_record")]
+    return rows.select(*keep, *canonical, attributes.alias("attributes"))
 
 
 def read_export(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> RawExport:

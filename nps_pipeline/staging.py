@@ -146,7 +146,7 @@ def stage_file(
         _write_manifest(layout, manifest)
         return manifest
 
-    valid, quarantined = validate_rows(raw.rows, timezone, start_date)
+    valid, quarantined = validate_rows(raw.rows, timezone, start_date, con, raw.raw_record)
     quarantined = (
         pl.concat([raw.rejected.cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
         .sort("source_row")
@@ -190,7 +190,7 @@ def ensure_staged_schema(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout
     empty = pl.DataFrame(
         schema={"source_row": pl.Int64, "raw_record": pl.String, **{c: pl.String for c in CANONICAL_COLUMNS}, "attributes": pl.String}
     )
-    valid, _ = validate_rows(empty, "UTC", dt.date(1970, 1, 1))
+    valid, _ = validate_rows(empty, "UTC", dt.date(1970, 1, 1), con)
     staged = to_staged_rows(valid, source_file="", source_format="", file_order=0)
     tmp = layout.tmp / f"staged-schema-{os.getpid()}.parquet"
     staged.write_parquet(tmp)

@@ -68,7 +68,9 @@ class WarehouseLayout:
         return files
 
     def table_files_for_days(self, table: str, days: Iterable[dt.date]) -> list[str]:
-        return [str(p) for p in (self.day_file(table, d) for d in days) if p.exists()]
+        """A daily table's files for ``days``, led by its row-less schema file so a read never comes up empty."""
+        files = [self.table_dir(table) / SCHEMA_FILE, *(self.day_file(table, d) for d in days)]
+        return [str(p) for p in files if p.exists()]
 
     def all_staged_files(self) -> list[str]:
         return [str(self.staged_schema_file), *sorted(str(p) for p in self.staged.glob("response_date=*/*.parquet"))]

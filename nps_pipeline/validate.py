@@ -7,50 +7,29 @@ from __future__ import annotations
 
 import datetime as dt
 
+from collections.abc import Callable
+
+import duckdb
 import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
 
 from nps_pipeline.classify import with_category
-
-# Timestamps the canonical layout accepts: ISO 8601 with an offset or Z; without one, the
-# reporting time zone is assumed; a bare date is midnight there.
-OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z", "%Y-%m-%d %H:%M%#z")
-LOCAL_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
-WHOLE_NUMBER = r"^[+-]?\d+(\.0+)?$"
+from nps_pipeline.storage import sql
 
 QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
 
 
-def parse_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
-    """Parse ISO 8601 text to a UTC timestamp; naive values are read in ``timezone``. Null if unparseable."""
-    with_offset = [
-        text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC") for fmt in OFFSET_FORMATS
-    ]
-    local = [
-        text.str.to_datetime(fmt, strict=False, time_unit="us")
-        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-        for fmt in LOCAL_FORMATS
-    ]
-    return pl.coalesce(*with_offset, *local)
+def type_rows(rows: pl.DataFrame, timezone: str, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+    """Parse the score and the timestamp (sql/type_export_rows.sql) and derive the day in ``timezone``.
 
-
-def type_rows(rows: pl.DataFrame, timezone: str) -> pl.DataFrame:
-    """Trim text, parse the score and the timestamp, and derive the response's day in ``timezone``."""
-    text_columns = [c for c, t in rows.schema.items() if t == pl.String and c != "raw_record"]
-    trimmed = rows.with_columns(
-        [pl.col(c).str.strip_chars().replace("", None) for c in text_columns]
-    )
-    score_text = pl.col("score")
-    submitted_at = parse_timestamp(pl.col("submitted_at"), timezone)
-    return trimmed.with_columns(
-        score_value=pl.when(score_text.str.contains(WHOLE_NUMBER))
-        .then(score_text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False))
-        .otherwise(None),
-        submitted_at_value=submitted_at,
-        response_date=submitted_at.dt.convert_time_zone(timezone).dt.date(),
-    )
+    ISO 8601 with an offset or Z is read as such; without one, in ``timezone``; a bare date is
+    midnight there. Unparseable values become null, for the rules to report.
+    """
+    con = con or duckdb.connect()
+    export_rows = rows  # noqa: F841 - scanned by name in the SQL
+    typed = con.sql(sql("type_export_rows"), params={"timezone": timezone}).pl()
+    return typed.with_columns(pl.col("submitted_at_value").dt.convert_time_zone("UTC"))
 
 
 def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
@@ -107,10 +86,18 @@ RAW_COLUMN_OF = {
 
 
 def validate_rows(
-    rows: pl.DataFrame, timezone: str, start_date: dt.date
+    rows: pl.DataFrame,
+    timezone: str,
+    start_date: dt.date,
+    con: duckdb.DuckDBPyConnection | None = None,
+    raw_record: Callable[[pl.DataFrame], pl.Series] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split typed rows into (valid rows, quarantined rows with every failed rule as reasons)."""
-    typed = type_rows(rows, timezone)
+    """Split text rows into (valid typed rows, quarantined rows with every failed rule as reasons).
+
+    ``raw_record`` rebuilds the row as it arrived, for quarantined rows only, when ``rows`` has
+    no ``raw_record`` column.
+    """
+    typed = type_rows(rows, timezone, con)
     schema = response_schema(start_date)
     try:
         with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
@@ -142,18 +129,19 @@ def validate_rows(
         .agg(pl.col("reason").unique(maintain_order=True).str.join("; ").alias("reasons"))
     )
     flagged = indexed.join(reasons, on="index", how="left")
-    quarantined = flagged.filter(pl.col("reasons").is_not_null()).select(
-        "source_row", "reasons", "raw_record"
-    ).sort("source_row")
+    quarantined = flagged.filter(pl.col("reasons").is_not_null())
+    if "raw_record" not in quarantined.columns:
+        quarantined = quarantined.with_columns(raw_record=raw_record(quarantined))
+    quarantined = quarantined.select("source_row", "reasons", "raw_record").sort("source_row")
     valid = flagged.filter(pl.col("reasons").is_null()).drop("index", "reasons")
     return valid, quarantined
 
 
 def to_staged_rows(valid: pl.DataFrame, *, source_file: str, source_format: str, file_order: int) -> pl.DataFrame:
     """The staged shape of valid rows: typed canonical columns, category, lineage and version order."""
-    identity = pl.coalesce(
-        pl.col("respondent_id"), pl.col("email").str.to_lowercase()
-    )
+    text = ["comment", "respondent_id", "email", "channel", "region", "product", "touchpoint", "customer_tier", "language"]
+    valid = valid.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in text])
+    identity = pl.coalesce(pl.col("respondent_id"), pl.col("email").str.to_lowercase())
     staged = valid.select(
         pl.col("response_id"),
         pl.lit(source_format).alias("source_format"),

@@ -1,4 +1,4 @@
--- Select one follow-up row per kept detractor response, with priority from score and tier and an SLA due time.
+-- Select one follow-up row per kept detractor response (from the responses files), with the staged contact, a priority from score and tier, and an SLA due time.
 WITH detractors AS (
     SELECT
         *,
@@ -8,29 +8,34 @@ WITH detractors AS (
             WHEN score <= 3 OR lower(customer_tier) IN (SELECT unnest($high_value_tiers)) THEN 'P2'
             ELSE 'P3'
         END AS priority
-    FROM ranked_staged($files)
-    WHERE version_rank = 1 AND category = 'detractor'
+    FROM read_parquet($responses_files, union_by_name = true)
+    WHERE category = 'detractor'
+),
+contacts AS (
+    SELECT source_file, source_row, email
+    FROM read_parquet($staged_files, union_by_name = true)
+    WHERE category = 'detractor'
 )
 SELECT
-    response_id,
-    response_date,
-    submitted_at,
-    CASE WHEN respondent_identity IS NOT NULL
-        THEN sha256($pseudonym_key || respondent_identity) END AS respondent_key,
-    email,
-    score::TINYINT AS score,
-    comment,
-    language,
-    channel,
-    region,
-    product,
-    touchpoint,
-    customer_tier,
-    priority,
-    submitted_at + to_hours(CAST(CASE priority
+    detractors.response_id,
+    detractors.response_date,
+    detractors.submitted_at,
+    detractors.respondent_key,
+    contacts.email,
+    detractors.score,
+    detractors.comment,
+    detractors.language,
+    detractors.channel,
+    detractors.region,
+    detractors.product,
+    detractors.touchpoint,
+    detractors.customer_tier,
+    detractors.priority,
+    detractors.submitted_at + to_hours(CAST(CASE detractors.priority
         WHEN 'P1' THEN $sla_hours_p1 WHEN 'P2' THEN $sla_hours_p2 ELSE $sla_hours_p3 END AS BIGINT)) AS due_at,
     'open' AS status,
-    source_file,
-    source_row
+    detractors.source_file,
+    detractors.source_row
 FROM detractors
-ORDER BY response_date, priority, submitted_at, response_id
+LEFT JOIN contacts USING (source_file, source_row)
+ORDER BY detractors.response_date, detractors.priority, detractors.submitted_at, detractors.response_id

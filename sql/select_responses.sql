@@ -1,4 +1,4 @@
--- Select the kept version of every staged response in the given day files, pseudonymised, for the responses table.
+-- Select the kept version of every ranked staged response (ranked_window), pseudonymised, for the responses table.
 SELECT
     response_id,
     source_format,
@@ -18,6 +18,6 @@ SELECT
     CASE WHEN respondent_identity IS NOT NULL
         THEN sha256($pseudonym_key || respondent_identity) END AS respondent_key,
     attributes
-FROM ranked_staged($files)
+FROM ranked_window
 WHERE version_rank = 1
 ORDER BY response_date, submitted_at, response_id
