@@ -6,15 +6,15 @@ days is one run, and each asset handles ``context.partition_time_window`` as a w
 
 
 import datetime as dt
+import functools
 import json
 import time
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from nps_pipeline import aggregate, dedupe, followup, serve, staging
-from nps_pipeline.ingest import LandedFile, scan_landing_zone
+from nps_pipeline.ingest import scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.settings import Settings
 from nps_pipeline.storage import atomic_write_bytes, connect, days_in
@@ -29,6 +29,23 @@ DAILY = dict(
     owners=OWNERS,
 )
 CATALOGUE = "landing_catalogue.json"
+
+
+def timed(compute):
+    """Add the compute's own duration to its metadata and log, apart from Dagster's bookkeeping."""
+
+    @functools.wraps(compute)
+    def wrapper(context: dg.AssetExecutionContext, *args, **kwargs):
+        started = time.monotonic()
+        result = compute(context, *args, **kwargs)
+        seconds = round(time.monotonic() - started, 3)
+        context.log.info(f"compute_seconds={seconds}")
+        return dg.MaterializeResult(
+            metadata={**(result.metadata or {}), "compute_seconds": seconds},
+            check_results=result.check_results,
+        )
+
+    return wrapper
 
 
 def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
@@ -53,6 +70,7 @@ def _markdown(frame: pl.DataFrame, limit: int = 20) -> str:
 
 
 @dg.asset(group_name="ingest", kinds={"python", "files"}, **DAILY)
+@timed
 def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Landed exports: every file in the landing zone, and which are new or changed since staged."""
     layout = nps.layout
@@ -60,8 +78,8 @@ def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -
     landed = scan_landing_zone(nps.landing_path)
     plan = staging.plan_staging(landed, staging.load_manifests(layout), nps.timezone, nps.start_date)
     catalogue = [
-        {"path": str(f.path), "relative_path": f.relative_path, "size": f.size, "mtime_ns": f.mtime_ns}
-        for f in plan.to_stage
+        {"file": f.relative_path, "size": f.size, "mtime_ns": f.mtime_ns, "new_or_changed": f in plan.to_stage}
+        for f in landed
     ]
     atomic_write_bytes(layout.internal / CATALOGUE, json.dumps(catalogue, indent=1).encode("utf-8"))
     context.log.info(
@@ -100,23 +118,18 @@ def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -
     ],
     **DAILY,
 )
+@timed
 def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Validated, staged responses: each new file version parsed, checked with pandera and stored by day."""
     layout = nps.layout
     days = window_days(context)
-    started = time.monotonic()
-    catalogue = json.loads((layout.internal / CATALOGUE).read_text(encoding="utf-8"))
     staged_now: list[staging.FileManifest] = []
     with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
         staging.ensure_staged_schema(con, layout)
         manifests = staging.load_manifests(layout)
-        for entry in catalogue:
-            landed = LandedFile(
-                path=Path(entry["path"]),
-                relative_path=entry["relative_path"],
-                size=entry["size"],
-                mtime_ns=entry["mtime_ns"],
-            )
+        # Planned again under the lock: the landing zone may have changed since landing_files ran.
+        plan = staging.plan_staging(scan_landing_zone(nps.landing_path), manifests, nps.timezone, nps.start_date)
+        for landed in plan.to_stage:
             manifest = staging.stage_file(
                 con, layout, landed, timezone=nps.timezone, start_date=nps.first_day,
                 previous=manifests.get(landed.file_id),
@@ -167,7 +180,6 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
             "rows_staged": sum(m.rows_staged for m in staged_now),
             "rows_quarantined": sum(m.rows_quarantined for m in staged_now),
             "files_unreadable": len(unreadable),
-            "seconds": round(time.monotonic() - started, 2),
             "files": dg.MetadataValue.md(
                 _markdown(
                     pl.DataFrame(
@@ -193,6 +205,7 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
 
 
 @dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[validated_responses], **DAILY)
+@timed
 def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Responses: one row per distinct valid response, the latest version of each response_id, classified."""
     layout = nps.layout
@@ -221,6 +234,7 @@ def _nps_summary(frame: pl.DataFrame) -> dict:
 
 
 @dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
+@timed
 def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Daily NPS: one row per day of the range with counts, NPS and adjusted-Wald 95 % bounds."""
     layout = nps.layout
@@ -243,6 +257,7 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
 
 
 @dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
+@timed
 def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Daily NPS by segment: channel, region, product, touchpoint, customer tier and language."""
     layout = nps.layout
@@ -253,6 +268,7 @@ def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResourc
 
 
 @dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
+@timed
 def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Detractor follow-ups: every detractor to call back, with priority and SLA due time."""
     layout = nps.layout
@@ -275,6 +291,7 @@ def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResou
 
 
 @dg.asset(group_name="ingest", kinds={"duckdb", "parquet"}, deps=[validated_responses], **DAILY)
+@timed
 def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Quarantine: every input row that could not be accepted, with every failed rule and the raw row."""
     layout = nps.layout
@@ -300,6 +317,7 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     ],
     **DAILY,
 )
+@timed
 def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Ingested files: one accounting row per landed file, every row valid, duplicate or quarantined."""
     layout = nps.layout
@@ -335,6 +353,7 @@ def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) ->
     deps=[responses, nps_daily, nps_daily_segment, detractor_followups, quarantine, ingest_files],
     **DAILY,
 )
+@timed
 def published_warehouse(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Published nps.duckdb: views over every table, swapped in atomically for BI tools to read."""
     layout = nps.layout

@@ -7,7 +7,7 @@ import secrets
 
 import duckdb
 
-from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, replace_days, sql
+from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, chunks, replace_days, sql
 
 
 def pseudonym_key(layout: WarehouseLayout, override: str | None = None) -> str:
@@ -23,11 +23,23 @@ def pseudonym_key(layout: WarehouseLayout, override: str | None = None) -> str:
 def materialise_responses(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], key: str
 ) -> tuple[dict[dt.date, int], dict[dt.date, int]]:
-    """Replace ``responses`` and ``duplicates`` for ``days``; returns rows written per day for each."""
-    con.execute(sql("create_ranked_window_table"), {"files": layout.staged_files_for_days(days)})
-    responses = con.sql(sql("select_responses"), params={"pseudonym_key": key})
-    duplicates = con.sql(sql("select_duplicates"))
-    return (
-        replace_days(responses, layout, "responses", days),
-        replace_days(duplicates, layout, "duplicates", days),
-    )
+    """Replace ``responses`` and ``duplicates`` for ``days``; returns rows written per day for each.
+
+    The version kept for a response_id is chosen across every staged file, whatever day the other
+    versions fall on, so a day's result never depends on the range it was run in.
+    """
+    all_files = layout.all_staged_files()
+    kept: dict[dt.date, int] = {}
+    superseded: dict[dt.date, int] = {}
+    for chunk in chunks(days):
+        window = {
+            "window_files": layout.staged_files_for_days(chunk),
+            "first_day": chunk[0],
+            "last_day": chunk[-1],
+        }
+        con.execute(sql("create_kept_window_table"), {"all_files": all_files, **window})
+        responses = con.sql(sql("select_responses"), params={"pseudonym_key": key, **window})
+        duplicates = con.sql(sql("select_duplicates"), params=window)
+        kept.update(replace_days(responses, layout, "responses", chunk))
+        superseded.update(replace_days(duplicates, layout, "duplicates", chunk))
+    return kept, superseded

@@ -23,6 +23,8 @@ def materialise_detractor_followups(
         params={
             "responses_files": layout.table_files_for_days("responses", days),
             "staged_files": layout.staged_files_for_days(days),
+            "first_day": days[0],
+            "last_day": days[-1],
             "high_value_tiers": list(high_value_tiers),
             "sla_hours_p1": sla_hours["P1"],
             "sla_hours_p2": sla_hours["P2"],

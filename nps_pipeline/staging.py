@@ -1,7 +1,7 @@
 """Staging: each landed file version is read and validated once, its rows stored by day.
 
 Per file (id = hash of its path in the landing zone) the staging store holds:
-- ``_internal/staged/response_date=D/<file_id>.parquet``: its valid rows of day D;
+- ``_internal/staged/month=YYYY-MM/<file_id>.parquet``: its valid rows of that month, by day;
 - ``_internal/quarantine/<file_id>.parquet``: its rejected rows with reasons;
 - ``_internal/files/<file_id>.json``: its manifest (fingerprint, counts, days, problem), written
   last, so a file whose manifest matches its fingerprint is completely staged.
@@ -25,7 +25,7 @@ from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
 from nps_pipeline.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
 
 # Bump when parsing or validation rules change, so every file is staged again.
-STAGING_VERSION = 1
+STAGING_VERSION = 2
 
 
 @dataclass
@@ -75,41 +75,34 @@ def _write_manifest(layout: WarehouseLayout, manifest: FileManifest) -> None:
 
 
 def _remove_staged(layout: WarehouseLayout, file_id: str, previous: FileManifest | None) -> None:
-    day_dirs = (
-        [layout.staged / f"response_date={d}" for d in previous.days]
+    month_dirs = (
+        [layout.staged_month_dir(m) for m in sorted({d[:7] for d in previous.days})]
         if previous is not None
-        else list(layout.staged.glob("response_date=*"))
+        else list(layout.staged.glob("month=*"))
     )
-    for day_dir in day_dirs:
+    for month_dir in month_dirs:
         with contextlib.suppress(FileNotFoundError):
-            (day_dir / f"{file_id}.parquet").unlink()
+            (month_dir / f"{file_id}.parquet").unlink()
 
 
 def _write_staged_rows(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, file_id: str, staged: pl.DataFrame
 ) -> list[str]:
-    """Write a file's valid rows into one Parquet file per day; returns the days written."""
+    """Write a file's valid rows into one Parquet file per month, sorted by day; returns the days staged."""
     if staged.is_empty():
         return []
-    tmp_dir = layout.new_tmp_dir()
-    try:
-        con.from_arrow(staged.to_arrow()).to_parquet(
-            str(tmp_dir), partition_by=["response_date"], write_partition_columns=True
-        )
-        days = []
-        for part_dir in sorted(tmp_dir.glob("response_date=*")):
-            parts = sorted(part_dir.glob("*.parquet"))
-            if len(parts) != 1:
-                merged = part_dir / "merged.parquet"
-                con.read_parquet([str(p) for p in parts]).to_parquet(str(merged))
-                parts = [merged]
-            target_dir = layout.staged / part_dir.name
-            target_dir.mkdir(parents=True, exist_ok=True)
-            os.replace(parts[0], target_dir / f"{file_id}.parquet")
-            days.append(part_dir.name.split("=", 1)[1])
-        return days
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+    by_month = (
+        staged.sort("response_date", "source_row")
+        .with_columns(_month=pl.col("response_date").dt.strftime("%Y-%m"))
+        .partition_by("_month", as_dict=True, include_key=False, maintain_order=True)
+    )
+    for (month,), rows in by_month.items():
+        target_dir = layout.staged_month_dir(month)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        tmp = layout.tmp / f"{file_id}-{month}.parquet"
+        rows.write_parquet(tmp, row_group_size=50_000)
+        os.replace(tmp, target_dir / f"{file_id}.parquet")
+    return [d.isoformat() for d in staged["response_date"].unique().sort()]
 
 
 def stage_file(
@@ -135,7 +128,11 @@ def stage_file(
     quarantine_path = layout.staged_quarantine / f"{landed.file_id}.parquet"
     try:
         raw = read_export(con, landed)
-    except FileProblem as problem:
+    except (FileProblem, OSError, duckdb.Error, pl.exceptions.PolarsError) as problem:
+        if not isinstance(problem, FileProblem):
+            # An unforeseen fault in one file must not stop the others: report it as that file's problem.
+            first_line = (str(problem).strip().splitlines() or [""])[0]
+            problem = FileProblem(f"could not be read ({type(problem).__name__}: {first_line})")
         _remove_staged(layout, landed.file_id, previous)
         with contextlib.suppress(FileNotFoundError):
             quarantine_path.unlink()

@@ -51,8 +51,9 @@ class WarehouseLayout:
     def table_file(self, table: str) -> Path:
         return self.table_dir(table) / "data.parquet"
 
-    def staged_day_dir(self, day: dt.date) -> Path:
-        return self.staged / f"response_date={day.isoformat()}"
+    def staged_month_dir(self, month: str) -> Path:
+        """Staged rows are stored by month (``YYYY-MM``), each file sorted by day: few files, cheap day reads."""
+        return self.staged / f"month={month}"
 
     @property
     def staged_schema_file(self) -> Path:
@@ -61,10 +62,8 @@ class WarehouseLayout:
     def staged_files_for_days(self, days: Iterable[dt.date]) -> list[str]:
         """The staged files of ``days``, led by the (row-less) schema file so a read never comes up empty."""
         files: list[str] = [str(self.staged_schema_file)]
-        for day in days:
-            day_dir = self.staged_day_dir(day)
-            if day_dir.is_dir():
-                files.extend(sorted(str(p) for p in day_dir.glob("*.parquet")))
+        for month in sorted({d.strftime("%Y-%m") for d in days}):
+            files.extend(sorted(str(p) for p in self.staged_month_dir(month).glob("*.parquet")))
         return files
 
     def table_files_for_days(self, table: str, days: Iterable[dt.date]) -> list[str]:
@@ -73,7 +72,7 @@ class WarehouseLayout:
         return [str(p) for p in files if p.exists()]
 
     def all_staged_files(self) -> list[str]:
-        return [str(self.staged_schema_file), *sorted(str(p) for p in self.staged.glob("response_date=*/*.parquet"))]
+        return [str(self.staged_schema_file), *sorted(str(p) for p in self.staged.glob("month=*/*.parquet"))]
 
     def new_tmp_dir(self) -> Path:
         path = self.tmp / uuid.uuid4().hex
@@ -96,6 +95,11 @@ def days_in(start: dt.date, end_exclusive: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end_exclusive - start).days)]
 
 
+def chunks(days: list[dt.date], size: int = 31) -> list[list[dt.date]]:
+    """Consecutive runs of at most ``size`` days, to bound the memory of one query."""
+    return [days[i : i + size] for i in range(0, len(days), size)]
+
+
 def connect(layout: WarehouseLayout, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the NPS macros, spilling to the warehouse's tmp dir."""
     layout.ensure()
@@ -108,7 +112,7 @@ def connect(layout: WarehouseLayout, memory_limit: str = "1GB") -> duckdb.DuckDB
     )
     con.execute("SET TimeZone = 'UTC'")
     con.execute(sql("create_nps_macros"))
-    con.execute(sql("create_ranked_staged_macro"))
+    con.execute(sql("create_kept_versions_macro"))
     return con
 
 

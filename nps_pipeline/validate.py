@@ -15,6 +15,7 @@ import polars as pl
 from pandera.config import ValidationDepth, config_context
 
 from nps_pipeline.classify import with_category
+from nps_pipeline.ingest import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from nps_pipeline.storage import sql
 
 QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
@@ -139,7 +140,7 @@ def validate_rows(
 
 def to_staged_rows(valid: pl.DataFrame, *, source_file: str, source_format: str, file_order: int) -> pl.DataFrame:
     """The staged shape of valid rows: typed canonical columns, category, lineage and version order."""
-    text = ["comment", "respondent_id", "email", "channel", "region", "product", "touchpoint", "customer_tier", "language"]
+    text = [c for c in CANONICAL_COLUMNS if c not in REQUIRED_COLUMNS]
     valid = valid.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in text])
     identity = pl.coalesce(pl.col("respondent_id"), pl.col("email").str.to_lowercase())
     staged = valid.select(
@@ -151,16 +152,8 @@ def to_staged_rows(valid: pl.DataFrame, *, source_file: str, source_format: str,
         pl.col("submitted_at_value").alias("submitted_at"),
         pl.col("response_date"),
         pl.col("score_value").cast(pl.Int8).alias("score"),
-        "comment",
-        "respondent_id",
-        pl.col("email"),
+        *text,
         identity.alias("respondent_identity"),
-        "channel",
-        "region",
-        "product",
-        "touchpoint",
-        "customer_tier",
-        "language",
         "attributes",
     )
     return with_category(staged)

@@ -14,7 +14,7 @@ WITH detractors AS (
 contacts AS (
     SELECT source_file, source_row, email
     FROM read_parquet($staged_files, union_by_name = true)
-    WHERE category = 'detractor'
+    WHERE category = 'detractor' AND response_date BETWEEN $first_day AND $last_day
 )
 SELECT
     detractors.response_id,

@@ -1,7 +1,4 @@
--- Count, per source file, the staged rows kept as their response_id's version and those superseded as duplicates.
-SELECT
-    source_file,
-    count(*) FILTER (WHERE version_rank = 1)::BIGINT AS rows_valid,
-    count(*) FILTER (WHERE version_rank > 1)::BIGINT AS rows_duplicate
-FROM ranked_staged($files)
-GROUP BY source_file
+-- Count, per source file, the staged rows kept as their response_id's version (the rest of its staged rows are duplicates).
+SELECT kept_source_file AS source_file, count(*)::BIGINT AS rows_valid
+FROM kept_versions($files, $files, DATE '0001-01-01', DATE '9999-12-31')
+GROUP BY kept_source_file

@@ -1,23 +1,27 @@
--- Select the kept version of every ranked staged response (ranked_window), pseudonymised, for the responses table.
+-- Select the kept version of every response staged in the chunk of days (kept_window), pseudonymised, for the responses table.
 SELECT
-    response_id,
-    source_format,
-    source_file,
-    source_row,
-    submitted_at,
-    response_date,
-    score::TINYINT AS score,
-    category,
-    comment,
-    language,
-    channel,
-    region,
-    product,
-    touchpoint,
-    customer_tier,
-    CASE WHEN respondent_identity IS NOT NULL
-        THEN sha256($pseudonym_key || respondent_identity) END AS respondent_key,
-    attributes
-FROM ranked_window
-WHERE version_rank = 1
-ORDER BY response_date, submitted_at, response_id
+    staged.response_id,
+    staged.source_format,
+    staged.source_file,
+    staged.source_row,
+    staged.submitted_at,
+    staged.response_date,
+    staged.score::TINYINT AS score,
+    staged.category,
+    staged.comment,
+    staged.language,
+    staged.channel,
+    staged.region,
+    staged.product,
+    staged.touchpoint,
+    staged.customer_tier,
+    CASE WHEN staged.respondent_identity IS NOT NULL
+        THEN sha256($pseudonym_key || staged.respondent_identity) END AS respondent_key,
+    staged.attributes
+FROM read_parquet($window_files, union_by_name = true) AS staged
+JOIN kept_window AS kept
+    ON staged.response_id = kept.response_id
+    AND staged.source_file = kept.kept_source_file
+    AND staged.source_row = kept.kept_source_row
+WHERE staged.response_date BETWEEN $first_day AND $last_day
+ORDER BY staged.response_date, staged.submitted_at, staged.response_id

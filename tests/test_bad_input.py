@@ -137,3 +137,23 @@ def test_rejected_share_over_threshold_blocks_publishing_and_names_the_file(pipe
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "validated_responses" in materialized
     assert "responses" not in materialized and "published_warehouse" not in materialized
+
+
+def test_an_unforeseen_read_error_is_reported_for_that_file_only(pipeline, monkeypatch):
+    import nps_pipeline.staging as staging
+
+    real_read = staging.read_export
+
+    def flaky(con, landed):
+        if landed.relative_path == "odd.csv":
+            raise duckdb.IOException("IO Error: something unexpected\nstack trace")
+        return real_read(con, landed)
+
+    monkeypatch.setattr(staging, "read_export", flaky)
+    pipeline.land("odd.csv", rows_csv(GOOD))
+    pipeline.land("fine.csv", rows_csv(GOOD.replace("r1", "r2")))
+    result = pipeline.run("2024-03-01", raise_on_error=False)
+    assert result.success
+    files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
+    assert files["odd.csv"]["problem"] == "could not be read (IOException: IO Error: something unexpected)"
+    assert pipeline.table("responses")["response_id"].to_list() == ["r2"]

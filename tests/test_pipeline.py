@@ -147,3 +147,22 @@ def test_days_are_cut_in_the_reporting_time_zone(tmp_path):
         (dt.date(2024, 3, 1), 1, 100.0),
         (dt.date(2024, 3, 2), 1, -100.0),
     ]
+
+
+def test_versions_on_different_days_are_kept_once_whatever_the_range(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    pipeline.land("first.csv", rows_csv("x1,2024-03-01T10:00:00Z,3,,c1,,web,,,,,"), mtime=time.time() - 3600)
+    pipeline.land("second.csv", rows_csv("x1,2024-03-02T09:00:00Z,9,,c1,,web,,,,,"))
+    assert pipeline.run("2024-03-01").success
+    assert pipeline.run("2024-03-02").success
+    one_by_one = snapshot_of(pipeline)
+    assert pipeline.table("responses").select("response_id", "response_date", "score").rows() == [("x1", dt.date(2024, 3, 2), 9)]
+    assert pipeline.table("duplicates").select("response_date", "kept_response_date").rows() == [
+        (dt.date(2024, 3, 1), dt.date(2024, 3, 2))
+    ]
+    assert pipeline.run("2024-03-01", "2024-03-02").success
+    assert snapshot_of(pipeline) == one_by_one
+
+
+def snapshot_of(pipeline):
+    return {t: pipeline.table(t, ORDER[t]).drop("ingested_at", strict=False).rows() for t in ("responses", "duplicates", "nps_daily")}
