@@ -28,9 +28,15 @@ def type_rows(rows: pl.DataFrame, timezone: str, con: duckdb.DuckDBPyConnection 
     midnight there. Unparseable values become null, for the rules to report.
     """
     con = con or duckdb.connect()
-    export_rows = rows  # noqa: F841 - scanned by name in the SQL
+    # Only the typed columns travel to DuckDB and back; the rest stay in polars.
+    typed_columns = ["response_id", "score", "submitted_at"]
+    export_rows = rows.select("source_row", *typed_columns)  # noqa: F841 - scanned by name in the SQL
     typed = con.sql(sql("type_export_rows"), params={"timezone": timezone}).pl()
-    return typed.with_columns(pl.col("submitted_at_value").dt.convert_time_zone("UTC"))
+    return (
+        rows.drop(typed_columns)
+        .join(typed, on="source_row", how="left", maintain_order="left")
+        .with_columns(pl.col("submitted_at_value").dt.convert_time_zone("UTC"))
+    )
 
 
 def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
