@@ -61,7 +61,7 @@ def materialise_quarantine(con: duckdb.DuckDBPyConnection, layout: WarehouseLayo
 
 def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> pl.DataFrame:
     """One accounting row per landed file: rows_read = rows_valid + rows_duplicate + rows_quarantined."""
-    kept = con.sql(sql("select_file_version_counts"), params={"files": layout.all_staged_files()}).pl()
+    kept = con.sql(sql("select_file_version_counts"), params={"kept_versions": str(layout.kept_versions)}).pl()
     rows = [
         {
             "source_file": m.source_file,

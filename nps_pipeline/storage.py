@@ -37,6 +37,7 @@ class WarehouseLayout:
         self.manifests = self.internal / "files"
         self.tmp = self.internal / "tmp"
         self.published_db = self.root / "nps.duckdb"
+        self.kept_versions = self.internal / "kept_versions.parquet"
 
     def ensure(self) -> None:
         for path in (self.staged, self.staged_quarantine, self.manifests, self.tmp):
@@ -112,7 +113,6 @@ def connect(layout: WarehouseLayout, memory_limit: str = "1GB") -> duckdb.DuckDB
     )
     con.execute("SET TimeZone = 'UTC'")
     con.execute(sql("create_nps_macros"))
-    con.execute(sql("create_kept_versions_macro"))
     return con
 
 

@@ -1,3 +1,9 @@
--- Keep, for the run's chunk of days, the kept version of every response_id staged in it (temp table kept_window).
+-- Keep, from the kept-versions index, the response_ids staged in the run's days (temp table kept_window).
 CREATE OR REPLACE TEMP TABLE kept_window AS
-SELECT * FROM kept_versions($all_files, $window_files, $first_day, $last_day)
+SELECT kept.*
+FROM read_parquet($kept_versions) AS kept
+SEMI JOIN (
+    SELECT response_id
+    FROM read_parquet($window_files, union_by_name = true)
+    WHERE response_date BETWEEN $first_day AND $last_day
+) AS staged USING (response_id)

@@ -1,4 +1,4 @@
 -- Count, per source file, the staged rows kept as their response_id's version (the rest of its staged rows are duplicates).
 SELECT kept_source_file AS source_file, count(*)::BIGINT AS rows_valid
-FROM kept_versions($files, $files, DATE '0001-01-01', DATE '9999-12-31')
+FROM read_parquet($kept_versions)
 GROUP BY kept_source_file

@@ -1,4 +1,4 @@
--- Select the kept version of every response staged in the chunk of days (kept_window), pseudonymised, for the responses table.
+-- Select the kept version (kept_window) of every response staged in a chunk of days, pseudonymised, for the responses table.
 SELECT
     staged.response_id,
     staged.source_format,
