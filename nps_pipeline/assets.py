@@ -142,9 +142,9 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
                     f"{manifest.source_file}: {manifest.rows_read} rows read, {manifest.rows_staged} staged, "
                     f"{manifest.rows_quarantined} quarantined, days {min(manifest.days, default='-')}..{max(manifest.days, default='-')}"
                 )
-        if staged_now or not layout.kept_versions.exists():
-            distinct = dedupe.rebuild_kept_versions(con, layout)
-            context.log.info(f"kept-versions index rebuilt: {distinct:,} distinct response_ids")
+        if staged_now or not layout.superseded.exists():
+            superseded = dedupe.rebuild_superseded_index(con, layout)
+            context.log.info(f"superseded-versions index rebuilt: {superseded:,} rows superseded by a later version")
         manifests = staging.load_manifests(layout)
 
     window = {d.isoformat() for d in days}

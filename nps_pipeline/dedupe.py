@@ -20,36 +20,30 @@ def pseudonym_key(layout: WarehouseLayout, override: str | None = None) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def rebuild_kept_versions(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> int:
-    """Choose the kept version of every staged response_id, across all files and days.
+def rebuild_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> int:
+    """List every staged row superseded by another version of its response_id, across all files and days.
 
-    Rebuilt whenever staging changed; every day reads its kept versions from it, so a day's result
-    never depends on the range it was run in. Returns the number of distinct response_ids.
+    Rebuilt whenever staging changed; every day reads it, so a day's result never depends on the
+    range it was run in. Returns the number of superseded rows.
     """
-    relation = con.sql(sql("select_kept_versions"), params={"files": layout.all_staged_files()})
-    return write_relation_file(relation, layout.kept_versions, layout.tmp)
+    relation = con.sql(sql("select_superseded_versions"), params={"files": layout.all_staged_files()})
+    return write_relation_file(relation, layout.superseded, layout.tmp)
 
 
 def materialise_responses(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], key: str
 ) -> tuple[dict[dt.date, int], dict[dt.date, int]]:
     """Replace ``responses`` and ``duplicates`` for ``days``; returns rows written per day for each."""
-    if not layout.kept_versions.exists():
-        rebuild_kept_versions(con, layout)
-    con.execute(
-        sql("create_kept_window_table"),
-        {
-            "kept_versions": str(layout.kept_versions),
-            "window_files": layout.staged_files_for_days(days),
-            "first_day": days[0],
-            "last_day": days[-1],
-        },
-    )
+    if not layout.superseded.exists():
+        rebuild_superseded_index(con, layout)
     kept: dict[dt.date, int] = {}
     superseded: dict[dt.date, int] = {}
     for chunk in chunks(days):
-        window = {"window_files": layout.staged_files_for_days(chunk), "first_day": chunk[0], "last_day": chunk[-1]}
-        responses = con.sql(sql("select_responses"), params={"pseudonym_key": key, **window})
+        window = {"superseded": str(layout.superseded), "first_day": chunk[0], "last_day": chunk[-1]}
+        responses = con.sql(
+            sql("select_responses"),
+            params={"pseudonym_key": key, "window_files": layout.staged_files_for_days(chunk), **window},
+        )
         duplicates = con.sql(sql("select_duplicates"), params=window)
         kept.update(replace_days(responses, layout, "responses", chunk))
         superseded.update(replace_days(duplicates, layout, "duplicates", chunk))

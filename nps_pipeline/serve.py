@@ -61,7 +61,7 @@ def materialise_quarantine(con: duckdb.DuckDBPyConnection, layout: WarehouseLayo
 
 def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> pl.DataFrame:
     """One accounting row per landed file: rows_read = rows_valid + rows_duplicate + rows_quarantined."""
-    kept = con.sql(sql("select_file_version_counts"), params={"kept_versions": str(layout.kept_versions)}).pl()
+    duplicates = con.sql(sql("select_file_version_counts"), params={"superseded": str(layout.superseded)}).pl()
     rows = [
         {
             "source_file": m.source_file,
@@ -87,10 +87,10 @@ def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
         },
     )
     frame = (
-        base.join(kept, on="source_file", how="left")
-        .with_columns(pl.col("rows_valid").fill_null(0))
+        base.join(duplicates, on="source_file", how="left")
+        .with_columns(pl.col("rows_duplicate").fill_null(0))
         .with_columns(
-            (pl.col("rows_staged") - pl.col("rows_valid")).alias("rows_duplicate"),
+            (pl.col("rows_staged") - pl.col("rows_duplicate")).alias("rows_valid"),
             pl.col("ingested_at").str.to_datetime(time_zone="UTC", time_unit="us"),
             pl.col("first_response_date").str.to_date(),
             pl.col("last_response_date").str.to_date(),

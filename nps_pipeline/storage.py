@@ -37,7 +37,7 @@ class WarehouseLayout:
         self.manifests = self.internal / "files"
         self.tmp = self.internal / "tmp"
         self.published_db = self.root / "nps.duckdb"
-        self.kept_versions = self.internal / "kept_versions.parquet"
+        self.superseded = self.internal / "superseded_versions.parquet"
 
     def ensure(self) -> None:
         for path in (self.staged, self.staged_quarantine, self.manifests, self.tmp):

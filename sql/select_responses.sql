@@ -1,4 +1,4 @@
--- Select the kept version (kept_window) of every response staged in a chunk of days, pseudonymised, for the responses table.
+-- Select every response staged in the given days that no other version supersedes, pseudonymised, for the responses table.
 SELECT
     staged.response_id,
     staged.source_format,
@@ -19,9 +19,6 @@ SELECT
         THEN sha256($pseudonym_key || staged.respondent_identity) END AS respondent_key,
     staged.attributes
 FROM read_parquet($window_files, union_by_name = true) AS staged
-JOIN kept_window AS kept
-    ON staged.response_id = kept.response_id
-    AND staged.source_file = kept.kept_source_file
-    AND staged.source_row = kept.kept_source_row
+ANTI JOIN read_parquet($superseded) AS superseded
+    ON staged.source_file = superseded.source_file AND staged.source_row = superseded.source_row
 WHERE staged.response_date BETWEEN $first_day AND $last_day
-ORDER BY staged.response_date, staged.submitted_at, staged.response_id
