@@ -177,10 +177,12 @@ def _csv_quote(expr: pl.Expr, delimiter: str) -> pl.Expr:
 
 def _read_strict(con: duckdb.DuckDBPyConnection, path: Path, width: int, delimiter: str) -> pl.DataFrame:
     columns = {f"_f{i}": "VARCHAR" for i in range(width)}
-    return con.sql(
+    rows = con.sql(
         sql("read_csv_export"),
         params={"path": str(path), "columns": columns, "delimiter": delimiter},
     ).pl()
+    # DuckDB preserves the file's row order (preserve_insertion_order), so position is the data row.
+    return rows.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
 
 
 def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame, pl.DataFrame]:

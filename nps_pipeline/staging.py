@@ -100,7 +100,7 @@ def _write_staged_rows(
         target_dir = layout.staged_month_dir(month)
         target_dir.mkdir(parents=True, exist_ok=True)
         tmp = layout.tmp / f"{file_id}-{month}.parquet"
-        rows.write_parquet(tmp, row_group_size=50_000)
+        rows.write_parquet(tmp, compression="lz4", row_group_size=50_000)
         os.replace(tmp, target_dir / f"{file_id}.parquet")
     return [d.isoformat() for d in staged["response_date"].unique().sort()]
 

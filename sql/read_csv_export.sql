@@ -1,5 +1,5 @@
--- Read one delimited export strictly (every field as text, numbered rows); any structural fault raises.
-SELECT row_number() OVER () AS source_row, *
+-- Read one delimited export strictly, every field as text, in file order; any structural fault raises.
+SELECT *
 FROM read_csv(
     $path,
     columns = $columns,

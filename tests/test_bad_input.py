@@ -157,3 +157,18 @@ def test_an_unforeseen_read_error_is_reported_for_that_file_only(pipeline, monke
     files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
     assert files["odd.csv"]["problem"] == "could not be read (IOException: IO Error: something unexpected)"
     assert pipeline.table("responses")["response_id"].to_list() == ["r2"]
+
+
+def test_row_numbers_follow_the_file_on_a_file_read_in_parallel(tmp_path):
+    import polars as pl
+
+    n = 300_000
+    frame = pl.DataFrame({"response_id": [f"id{i + 1}" for i in range(n)]}).with_columns(
+        submitted_at=pl.lit("2024-03-01T10:00:00Z"), score=pl.lit("9"), comment=pl.lit('a "quoted"\ncomment')
+    )
+    path = tmp_path / "big.csv"
+    frame.write_csv(path)
+    export = read(tmp_path, path.read_bytes())
+    rows = export.rows.select("source_row", "response_id")
+    assert rows.height == n
+    assert (rows["response_id"] == pl.format("id{}", rows["source_row"])).all()
