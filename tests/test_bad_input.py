@@ -171,4 +171,4 @@ def test_row_numbers_follow_the_file_on_a_file_read_in_parallel(tmp_path):
     export = read(tmp_path, path.read_bytes())
     rows = export.rows.select("source_row", "response_id")
     assert rows.height == n
-    assert (rows["response_id"] == pl.format("id{}", rows["source_row"])).all()
+    assert rows.select((pl.col("response_id") == pl.format("id{}", pl.col("source_row"))).all()).item()
