@@ -28,6 +28,7 @@ def run_range(start: dt.date, end: dt.date) -> bool:
     with _instance() as instance:
         result = job.execute_in_process(
             instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("NPS_LOG_LEVEL", "INFO")}}}},
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
