@@ -17,7 +17,7 @@ from nps_pipeline import aggregate, dedupe, followup, serve, staging
 from nps_pipeline.ingest import scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.settings import Settings
-from nps_pipeline.storage import atomic_write_bytes, connect, days_in
+from nps_pipeline.storage import atomic_write_bytes, days_in
 
 SETTINGS = Settings.from_env()
 daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date, timezone=SETTINGS.timezone)
@@ -124,7 +124,7 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     layout = nps.layout
     days = window_days(context)
     staged_now: list[staging.FileManifest] = []
-    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+    with nps.writing() as con:
         staging.ensure_staged_schema(con, layout)
         manifests = staging.load_manifests(layout)
         # Planned again under the lock: the landing zone may have changed since landing_files ran.
@@ -213,7 +213,7 @@ def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
     """Responses: one row per distinct valid response, the latest version of each response_id, classified."""
     layout = nps.layout
     days = window_days(context)
-    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+    with nps.writing() as con:
         key = dedupe.pseudonym_key(layout, nps.pseudonym_key)
         kept, superseded = dedupe.materialise_responses(con, layout, days, key)
     return dg.MaterializeResult(
@@ -242,7 +242,7 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
     """Daily NPS: one row per day of the range with counts, NPS and adjusted-Wald 95 % bounds."""
     layout = nps.layout
     days = window_days(context)
-    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+    with nps.writing() as con:
         aggregate.materialise_nps_daily(con, layout, days)
         frame = con.sql(
             "SELECT * FROM read_parquet(?) ORDER BY response_date",
@@ -265,7 +265,7 @@ def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResourc
     """Daily NPS by segment: channel, region, product, touchpoint, customer tier and language."""
     layout = nps.layout
     days = window_days(context)
-    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+    with nps.writing() as con:
         written = aggregate.materialise_nps_daily_segment(con, layout, days)
     return dg.MaterializeResult(metadata={"window": _window_label(days), "rows": sum(written.values())})
 
@@ -276,7 +276,7 @@ def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     """Detractor follow-ups: every detractor to call back, with priority and SLA due time."""
     layout = nps.layout
     days = window_days(context)
-    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+    with nps.writing() as con:
         written = followup.materialise_detractor_followups(
             con, layout, days, high_value_tiers=nps.tiers, sla_hours=nps.sla_hours
         )
@@ -298,7 +298,7 @@ def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResou
 def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Quarantine: every input row that could not be accepted, with every failed rule and the raw row."""
     layout = nps.layout
-    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+    with nps.writing() as con:
         rows = serve.materialise_quarantine(con, layout, staging.load_manifests(layout))
         preview = con.sql(
             "SELECT source_file, source_row, reasons FROM read_parquet(?) LIMIT 20",
@@ -324,7 +324,7 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
 def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Ingested files: one accounting row per landed file, every row valid, duplicate or quarantined."""
     layout = nps.layout
-    with layout.writer_lock(), connect(layout, nps.duckdb_memory_limit) as con:
+    with nps.writing() as con:
         frame = serve.materialise_ingest_files(con, layout, staging.load_manifests(layout))
     unbalanced = frame.filter(
         pl.col("rows_read") != pl.col("rows_valid") + pl.col("rows_duplicate") + pl.col("rows_quarantined")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from nps_pipeline.settings import Settings, parse_sla_hours
-from nps_pipeline.storage import WarehouseLayout
+from nps_pipeline.storage import WarehouseLayout, connect
 
 
 class NpsPipelineResource(dg.ConfigurableResource):
@@ -42,6 +45,13 @@ class NpsPipelineResource(dg.ConfigurableResource):
     @property
     def layout(self) -> WarehouseLayout:
         return WarehouseLayout(self.warehouse_dir)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB connection held under the warehouse's writer lock."""
+        layout = self.layout
+        with layout.writer_lock(), connect(layout, self.duckdb_memory_limit) as con:
+            yield con
 
     @property
     def landing_path(self) -> Path:
