@@ -14,6 +14,7 @@ import dagster as dg
 import polars as pl
 
 from nps_pipeline import aggregate, dedupe, followup, serve, staging
+from nps_pipeline.formats import load_source_settings, settings_for
 from nps_pipeline.ingest import scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.settings import Settings
@@ -76,7 +77,8 @@ def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -
     layout = nps.layout
     layout.ensure()
     landed = scan_landing_zone(nps.landing_path)
-    plan = staging.plan_staging(landed, staging.load_manifests(layout), nps.timezone, nps.start_date)
+    sources = load_source_settings(nps.landing_path)
+    plan = staging.plan_staging(landed, staging.load_manifests(layout), nps.timezone, nps.start_date, sources)
     catalogue = [
         {"file": f.relative_path, "size": f.size, "mtime_ns": f.mtime_ns, "new_or_changed": f in plan.to_stage}
         for f in landed
@@ -128,11 +130,12 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
         staging.ensure_staged_schema(con, layout)
         manifests = staging.load_manifests(layout)
         # Planned again under the lock: the landing zone may have changed since landing_files ran.
-        plan = staging.plan_staging(scan_landing_zone(nps.landing_path), manifests, nps.timezone, nps.start_date)
+        sources = load_source_settings(nps.landing_path)
+        plan = staging.plan_staging(scan_landing_zone(nps.landing_path), manifests, nps.timezone, nps.start_date, sources)
         for landed in plan.to_stage:
             manifest = staging.stage_file(
                 con, layout, landed, timezone=nps.timezone, start_date=nps.first_day,
-                previous=manifests.get(landed.file_id),
+                previous=manifests.get(landed.file_id), settings=settings_for(landed.relative_path, sources),
             )
             staged_now.append(manifest)
             if manifest.status == "rejected":

@@ -11,39 +11,29 @@ import codecs
 import csv
 import hashlib
 import io
+import json
 import re
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from nps_pipeline.formats import (  # noqa: F401 - re-exported for the stages that name columns
+    CANONICAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    LayoutProblem,
+    SourceSettings,
+    apply_layout,
+    detect_layout,
+)
 from nps_pipeline.storage import sql
 
-CANONICAL_COLUMNS = (
-    "response_id",
-    "submitted_at",
-    "score",
-    "comment",
-    "respondent_id",
-    "email",
-    "channel",
-    "region",
-    "product",
-    "touchpoint",
-    "customer_tier",
-    "language",
-)
-REQUIRED_COLUMNS = ("response_id", "submitted_at", "score")
-
-# Extra columns with these names carry personal data and never become attributes.
-PERSONAL_COLUMN = re.compile(
-    r"(^|_)(ip|ip_?address|ipaddress|latitude|longitude|lat|lon|lng|location_?latitude|"
-    r"location_?longitude|name|first_?name|last_?name|full_?name|phone|phone_?number|mobile|"
-    r"e_?mail|email_?address|address|street|postcode|zip|zip_?code)$"
-)
-IGNORED_FILE = re.compile(r"(^[.~]|\.(tmp|part|crdownload|swp)$|^~\$)", re.IGNORECASE)
+IGNORED_FILE = re.compile(r"(^[.~]|\.(tmp|part|crdownload|swp)$|^~\$|^nps_sources\.toml$)", re.IGNORECASE)
 HEAD_BYTES = 1 << 16
+UNSUPPORTED = {".xls", ".zip", ".gz", ".parquet", ".pdf", ".sav", ".numbers"}
 
 
 class FileProblem(Exception):
@@ -72,10 +62,13 @@ class RawExport:
 
     source_format: str
     header: list[str]
-    rows: pl.DataFrame  # source_row, the fields as read (_f0, _f1, ...), canonical text columns, attributes (JSON)
+    rows: pl.DataFrame  # source_row, fields (_f0, _f1, ...), canonical text columns, attributes, nps_group
     rejected: pl.DataFrame  # source_row, reasons, raw_record: rows with a structural fault
+    excluded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"source_row": pl.Int64, "excluded": pl.String}))
     delimiter: str = ","
     notes: list[str] = field(default_factory=list)
+    timestamp_formats: list[str] = field(default_factory=list)
+    timezone: str | None = None
 
     def raw_record(self, rows: pl.DataFrame) -> pl.Series:
         """The given rows as they arrived, rebuilt from their fields (done for rejected rows only)."""
@@ -86,6 +79,7 @@ class RawExport:
 
     @property
     def rows_read(self) -> int:
+        """Rows read as responses: every data row but those the survey tool marks as not real."""
         return self.rows.height + self.rejected.height
 
 
@@ -103,70 +97,67 @@ def scan_landing_zone(landing_dir: Path) -> list[LandedFile]:
     return files
 
 
-def normalise_column_name(name: str) -> str:
-    name = name.strip().strip("\ufeff").strip().lower()
-    return re.sub(r"[^0-9a-z]+", "_", name).strip("_")
-
-
 def _line_of_offset(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _decode_head(path: Path) -> str:
-    """The first bytes of the file as text, or a FileProblem naming an encoding or emptiness fault."""
+def _transcode(path: Path, tmp_dir: Path, encoding: str) -> Path:
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise FileProblem(
+            f"file is neither UTF-8 nor Windows-1252: byte 0x{data[error.start]:02x} on line "
+            f"{_line_of_offset(data, error.start)} cannot be decoded; export it as UTF-8"
+        ) from None
+    target = tmp_dir / f"{uuid.uuid4().hex}.utf8"
+    target.write_text(text.lstrip("\ufeff"), encoding="utf-8")
+    return target
+
+
+def _utf8_source(path: Path, tmp_dir: Path) -> tuple[Path, str | None]:
+    """The file itself when it is UTF-8 (with or without a byte-order mark), else a UTF-8 copy."""
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileProblem("file is UTF-16 encoded; export it as UTF-8 (CSV UTF-8)")
+        return _transcode(path, tmp_dir, "utf-16"), "decoded from UTF-16"
+    if len(head) >= 4 and head[1:4:2] == b"\x00\x00" and head[0:4:2] != b"\x00\x00":
+        return _transcode(path, tmp_dir, "utf-16-le"), "decoded from UTF-16 (little-endian, no byte-order mark)"
+    if len(head) >= 4 and head[0:4:2] == b"\x00\x00" and head[1:4:2] != b"\x00\x00":
+        return _transcode(path, tmp_dir, "utf-16-be"), "decoded from UTF-16 (big-endian, no byte-order mark)"
+    return path, None
+
+
+def _first_records(path: Path) -> tuple[list[list[str]], str]:
+    """The first records of a UTF-8 delimited file and its delimiter."""
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8) :]
     if not head.strip():
         raise FileProblem("file is empty (no header row)")
+    text = head.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    delimiter = _sniff_delimiter(lines[0] if lines else "")
+    records = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        return head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not merely a character cut at the end of the sample
-            raise FileProblem(
-                f"file is not UTF-8: byte 0x{head[error.start]:02x} on line "
-                f"{_line_of_offset(head, error.start)} is not valid UTF-8; export it as UTF-8"
-            ) from None
-        return head[: error.start].decode("utf-8")
+        for record in reader:
+            if record:
+                records.append(record)
+            if len(records) == 4:
+                break
+    except csv.Error:
+        pass
+    if not records or not any(records[0]):
+        raise FileProblem("file is empty (no header row)")
+    return records, delimiter
 
 
 def _sniff_delimiter(header_line: str) -> str:
     counts = {delimiter: header_line.count(delimiter) for delimiter in (",", "\t", ";")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
-
-
-def read_header(path: Path) -> tuple[list[str], str]:
-    """The header fields and the delimiter of a delimited export."""
-    head = _decode_head(path)
-    first_line = head.splitlines()[0] if head.splitlines() else ""
-    delimiter = _sniff_delimiter(first_line)
-    header = next(csv.reader(io.StringIO(head), delimiter=delimiter), [])
-    header = [h.strip().lstrip("\ufeff") for h in header]
-    if not any(header):
-        raise FileProblem("file has no header row")
-    return header, delimiter
-
-
-def map_canonical_header(header: list[str]) -> dict[int, str]:
-    """Map header positions to canonical names; other columns keep their normalised names."""
-    mapping: dict[int, str] = {}
-    used: set[str] = set()
-    for position, name in enumerate(header):
-        key = normalise_column_name(name) or f"column_{position + 1}"
-        while key in used:
-            key = f"{key}_{position + 1}"
-        used.add(key)
-        mapping[position] = key
-    missing = [column for column in REQUIRED_COLUMNS if column not in used]
-    if missing:
-        raise FileProblem(
-            f"missing required column(s) {', '.join(missing)}; header seen: {', '.join(header)}"
-        )
-    return mapping
 
 
 def _csv_quote(expr: pl.Expr, delimiter: str) -> pl.Expr:
@@ -181,34 +172,25 @@ def _read_strict(con: duckdb.DuckDBPyConnection, path: Path, width: int, delimit
         sql("read_csv_export"),
         params={"path": str(path), "columns": columns, "delimiter": delimiter},
     ).pl()
-    # DuckDB preserves the file's row order (preserve_insertion_order), so position is the data row.
-    return rows.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
+    # DuckDB preserves the file's record order (preserve_insertion_order): position is the record.
+    return rows.with_row_index("record", offset=1).with_columns(pl.col("record").cast(pl.Int64))
 
 
 def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read a file the strict reader refused, row by row, setting aside each broken row.
+    """Read a file the strict reader refused, record by record, setting aside each broken one.
 
     Only files with a structural fault come here, so a Python pass over their rows is acceptable.
     """
-    data = path.read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise FileProblem(
-            f"file is not UTF-8: byte 0x{data[error.start]:02x} on line "
-            f"{_line_of_offset(data, error.start)} is not valid UTF-8; export it as UTF-8"
-        ) from None
+    text = path.read_bytes().decode("utf-8").lstrip("\ufeff")
     lines = text.splitlines(keepends=True)
     good: list[list[str | None]] = []
-    good_rows: list[int] = []
+    good_records: list[int] = []
     good_raw: list[str] = []
-    bad_rows: list[int] = []
+    bad_records: list[int] = []
     bad_reasons: list[str] = []
     bad_raw: list[str] = []
-    row_number = 0
-    line_index = 1  # skip the header line (header fields never span lines in practice)
+    record_number = 0
+    line_index = 0
     while line_index < len(lines):
         reader = csv.reader(lines[line_index:], delimiter=delimiter, strict=True)
         record_start = 0
@@ -217,75 +199,152 @@ def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame
                 record_end = reader.line_num
                 raw = "".join(lines[line_index + record_start : line_index + record_end]).rstrip("\r\n")
                 record_start = record_end
-                if not record or record == [""] and not raw.strip():
+                if not record or (record == [""] and not raw.strip()):
                     continue
-                row_number += 1
+                record_number += 1
                 if len(record) != width:
-                    bad_rows.append(row_number)
+                    bad_records.append(record_number)
                     bad_reasons.append(f"row has {len(record)} fields but the header has {width}")
                     bad_raw.append(raw)
                     continue
                 good.append([value if value != "" else None for value in record])
-                good_rows.append(row_number)
+                good_records.append(record_number)
                 good_raw.append(raw)
             line_index = len(lines)
         except csv.Error as error:
-            row_number += 1
+            record_number += 1
             broken_line = line_index + record_start
-            bad_rows.append(row_number)
+            bad_records.append(record_number)
             bad_reasons.append(f"unbalanced quote: a quoted field is never closed ({error})")
             bad_raw.append(lines[broken_line].rstrip("\r\n"))
             line_index = broken_line + 1
     schema = {f"_f{i}": pl.String for i in range(width)}
     rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(
-        source_row=pl.Series(good_rows, dtype=pl.Int64), raw_record=pl.Series(good_raw, dtype=pl.String)
+        record=pl.Series(good_records, dtype=pl.Int64), raw_record=pl.Series(good_raw, dtype=pl.String)
     )
     rejected = pl.DataFrame(
-        {"source_row": bad_rows, "reasons": bad_reasons, "raw_record": bad_raw},
-        schema={"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String},
+        {"record": bad_records, "reasons": bad_reasons, "raw_record": bad_raw},
+        schema={"record": pl.Int64, "reasons": pl.String, "raw_record": pl.String},
     )
     return rows, rejected
 
 
-def read_canonical_csv(con: duckdb.DuckDBPyConnection, path: Path) -> RawExport:
-    """Read an export in the project's canonical layout (CSV, or TSV/semicolon with the same header)."""
-    header, delimiter = read_header(path)
-    mapping = map_canonical_header(header)
-    width = len(header)
+NO_REJECTS = {"record": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
+
+
+def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, str, list[str]]:
+    """Every record of a CSV/TSV export as text fields, whatever its encoding; broken records set aside."""
     notes: list[str] = []
+    source, note = _utf8_source(path, tmp_dir)
+    if note:
+        notes.append(note)
+    records, delimiter = _first_records(source)
+    width = len(records[0])
     try:
-        rows = _read_strict(con, path, width, delimiter)
-        rejected = pl.DataFrame(
-            schema={"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
-        )
-    except duckdb.Error as error:
-        first_line = str(error).strip().splitlines()[0]
-        notes.append(f"strict read failed ({first_line}); rows read one by one")
-        rows, rejected = _read_tolerant(path, width, delimiter)
-    return RawExport("generic", header, _canonical(rows, mapping), rejected, delimiter, notes)
+        try:
+            rows, rejected = _read_strict(con, source, width, delimiter), pl.DataFrame(schema=NO_REJECTS)
+        except duckdb.Error as error:
+            message = str(error)
+            if "unicode" in message.lower() or "utf-8" in message.lower() or "encoding" in message.lower():
+                source = _transcode(path, tmp_dir, "cp1252")
+                notes.append("decoded from Windows-1252")
+                try:
+                    rows, rejected = _read_strict(con, source, width, delimiter), pl.DataFrame(schema=NO_REJECTS)
+                except duckdb.Error as second:
+                    notes.append(f"strict read failed ({str(second).strip().splitlines()[0]}); rows read one by one")
+                    rows, rejected = _read_tolerant(source, width, delimiter)
+            else:
+                notes.append(f"strict read failed ({message.strip().splitlines()[0]}); rows read one by one")
+                rows, rejected = _read_tolerant(source, width, delimiter)
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
+    return rows, rejected, delimiter, notes
 
 
-def _canonical(rows: pl.DataFrame, mapping: dict[int, str]) -> pl.DataFrame:
-    """Name the fields canonically; fold other non-personal columns into a JSON ``attributes`` column."""
-    named = {name: f"_f{position}" for position, name in mapping.items()}
-    extras = [n for n in named if n not in CANONICAL_COLUMNS and not PERSONAL_COLUMN.search(n)]
-    attributes = (
-        pl.struct([pl.col(named[n]).alias(n) for n in extras]).struct.json_encode()
-        if extras
-        else pl.lit(None, dtype=pl.String)
-    )
-    canonical = [
-        pl.col(named[c]).alias(c) if c in named else pl.lit(None, dtype=pl.String).alias(c) for c in CANONICAL_COLUMNS
-    ]
-    keep = [c for c in rows.columns if c.startswith("_f") or c in ("source_row", "raw_record")]
-    return rows.select(*keep, *canonical, attributes.alias("attributes"))
+def read_xlsx(path: Path) -> pl.DataFrame:
+    """The first sheet of a workbook as text records."""
+    try:
+        frame = pl.read_excel(path, has_header=False, infer_schema_length=0)
+    except Exception as error:  # noqa: BLE001 - a broken workbook is this file's problem, said plainly
+        raise FileProblem(f"cannot read the workbook ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+    frame = frame.rename({c: f"_f{i}" for i, c in enumerate(frame.columns)}).cast(pl.String)
+    return frame.with_row_index("record", offset=1).with_columns(pl.col("record").cast(pl.Int64))
 
 
-def read_export(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> RawExport:
-    """Detect the layout of a landed file and read it. Raises FileProblem for an unusable file."""
+def read_delighted_json(path: Path) -> pl.DataFrame:
+    """Delighted API response records (JSON Lines, or a JSON array) as text records with a header row."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        items = json.loads(text) if text.lstrip().startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as error:
+        raise FileProblem(f"not valid JSON on line {error.lineno}: {error.msg}") from None
+    if not items or not all(isinstance(i, dict) and "score" in i and "id" in i for i in items):
+        raise FileProblem("JSON records are not Delighted survey responses (each needs id and score)")
+    frame = pl.DataFrame(items, infer_schema_length=None)
+    person = frame.get_column("person") if "person" in frame.columns else None
+    columns = {
+        "response_id": pl.col("id").cast(pl.String),
+        "created_at": pl.col("created_at").cast(pl.String) if "created_at" in frame.columns else pl.lit(None, dtype=pl.String),
+        "score": pl.col("score").cast(pl.String),
+        "comment": pl.col("comment").cast(pl.String) if "comment" in frame.columns else pl.lit(None, dtype=pl.String),
+        "survey_type": pl.col("survey_type").cast(pl.String) if "survey_type" in frame.columns else pl.lit(None, dtype=pl.String),
+    }
+    if person is not None and person.dtype == pl.Struct:
+        fields = [f.name for f in person.dtype.fields]
+        columns["person_id"] = pl.col("person").struct.field("id").cast(pl.String) if "id" in fields else pl.lit(None, dtype=pl.String)
+        columns["email"] = pl.col("person").struct.field("email").cast(pl.String) if "email" in fields else pl.lit(None, dtype=pl.String)
+    elif person is not None:
+        columns["person_id"] = pl.col("person").cast(pl.String)
+    table = frame.select(**columns)
+    if "person_properties" in frame.columns and frame.schema["person_properties"] == pl.Struct:
+        table = table.hstack(frame.select(pl.col("person_properties")).unnest("person_properties").cast(pl.String))
+    header = pl.DataFrame([table.columns], schema=table.columns, orient="row")
+    records = pl.concat([header, table.cast(pl.String)])
+    records = records.rename({c: f"_f{i}" for i, c in enumerate(records.columns)})
+    return records.with_row_index("record", offset=1).with_columns(pl.col("record").cast(pl.Int64))
+
+
+def read_export(
+    con: duckdb.DuckDBPyConnection,
+    landed: LandedFile,
+    settings: SourceSettings = SourceSettings(),
+    tmp_dir: Path | None = None,
+) -> RawExport:
+    """Recognise a landed file's layout from its content and read it. Raises FileProblem."""
     if landed.size == 0:
         raise FileProblem("file is empty (0 bytes)")
     suffix = landed.path.suffix.lower()
-    if suffix in {".xlsx", ".xls", ".json", ".jsonl", ".parquet", ".zip", ".gz"}:
-        raise FileProblem(f"unsupported file type '{suffix}': land exports as CSV in the canonical layout")
-    return read_canonical_csv(con, landed.path)
+    if suffix in UNSUPPORTED:
+        raise FileProblem(f"unsupported file type '{suffix}': land CSV, TSV, XLSX or Delighted JSON Lines")
+    tmp_dir = tmp_dir or Path(tempfile.gettempdir())
+    delimiter, notes = ",", []
+    rejected = pl.DataFrame(schema=NO_REJECTS)
+    if suffix in {".xlsx", ".xlsm"}:
+        records = read_xlsx(landed.path)
+    elif suffix in {".jsonl", ".ndjson", ".json"}:
+        records = read_delighted_json(landed.path)
+    else:
+        records, rejected, delimiter, notes = read_delimited(con, landed.path, tmp_dir)
+    head = [[cell or "" for cell in row] for row in records.sort("record").head(4).drop("record", "raw_record", strict=False).rows()]
+    try:
+        layout = detect_layout(head, settings)
+    except LayoutProblem as problem:
+        raise FileProblem(str(problem)) from None
+    rows = apply_layout(records, layout)
+    rejected = rejected.filter(pl.col("record") > layout.header_rows).select(
+        (pl.col("record") - layout.header_rows).alias("source_row"), "reasons", "raw_record"
+    )
+    excluded = rows.filter(pl.col("excluded").is_not_null()).select("source_row", "excluded")
+    rows = rows.filter(pl.col("excluded").is_null()).drop("excluded")
+    return RawExport(
+        source_format=layout.source_format,
+        header=head[0],
+        rows=rows,
+        rejected=rejected,
+        excluded=excluded,
+        delimiter=delimiter,
+        notes=notes,
+        timestamp_formats=layout.timestamp_formats,
+        timezone=layout.timezone,
+    )

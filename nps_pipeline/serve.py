@@ -30,6 +30,9 @@ INGEST_FILES_SCHEMA = {
     "status": pl.String,
     "problem": pl.String,
     "rejected_share": pl.Float64,
+    "rows_excluded": pl.Int64,
+    "rows_in_file": pl.Int64,
+    "excluded_reasons": pl.String,
     "first_response_date": pl.Date,
     "last_response_date": pl.Date,
 }
@@ -73,6 +76,9 @@ def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
             "status": m.status,
             "problem": m.problem,
             "rejected_share": round(m.rejected_share, 6),
+            "rows_excluded": m.rows_excluded,
+            "rows_in_file": m.rows_read + m.rows_excluded,
+            "excluded_reasons": "; ".join(f"{reason}: {n}" for reason, n in m.excluded_reasons.items()) or None,
             "first_response_date": min(m.days) if m.days else None,
             "last_response_date": max(m.days) if m.days else None,
         }
@@ -83,7 +89,10 @@ def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
         schema={
             "source_file": pl.String, "source_format": pl.String, "rows_read": pl.Int64, "rows_staged": pl.Int64,
             "rows_quarantined": pl.Int64, "ingested_at": pl.String, "status": pl.String, "problem": pl.String,
-            "rejected_share": pl.Float64, "first_response_date": pl.String, "last_response_date": pl.String,
+            "rejected_share": pl.Float64,
+    "rows_excluded": pl.Int64,
+    "rows_in_file": pl.Int64,
+    "excluded_reasons": pl.String, "first_response_date": pl.String, "last_response_date": pl.String,
         },
     )
     frame = (

@@ -20,12 +20,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from nps_pipeline.formats import SourceSettings, settings_for
 from nps_pipeline.ingest import CANONICAL_COLUMNS, FileProblem, LandedFile, read_export
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
 from nps_pipeline.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
 
 # Bump when parsing or validation rules change, so every file is staged again.
-STAGING_VERSION = 2
+STAGING_VERSION = 3
 
 
 @dataclass
@@ -45,17 +46,21 @@ class FileManifest:
     days: list[str]
     ingested_at: str
     notes: list[str] = field(default_factory=list)
+    rows_excluded: int = 0
+    excluded_reasons: dict[str, int] = field(default_factory=dict)
+    settings_key: str = ""
 
     @property
     def rejected_share(self) -> float:
         return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
 
-    def is_current(self, landed: LandedFile, timezone: str, start_date: str) -> bool:
+    def is_current(self, landed: LandedFile, timezone: str, start_date: str, settings_key: str = "") -> bool:
         return (
             self.fingerprint == landed.fingerprint
             and self.staging_version == STAGING_VERSION
             and self.timezone == timezone
             and self.start_date == start_date
+            and self.settings_key == settings_key
         )
 
 
@@ -113,6 +118,7 @@ def stage_file(
     timezone: str,
     start_date: dt.date,
     previous: FileManifest | None,
+    settings: SourceSettings = SourceSettings(),
 ) -> FileManifest:
     """Read, validate and stage one landed file version, replacing what an earlier version staged."""
     ingested_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -124,10 +130,11 @@ def stage_file(
         timezone=timezone,
         start_date=start_date.isoformat(),
         ingested_at=ingested_at,
+        settings_key=settings_key(settings),
     )
     quarantine_path = layout.staged_quarantine / f"{landed.file_id}.parquet"
     try:
-        raw = read_export(con, landed)
+        raw = read_export(con, landed, settings, layout.tmp)
     except (FileProblem, OSError, duckdb.Error, pl.exceptions.PolarsError) as problem:
         if not isinstance(problem, FileProblem):
             # An unforeseen fault in one file must not stop the others: report it as that file's problem.
@@ -143,7 +150,9 @@ def stage_file(
         _write_manifest(layout, manifest)
         return manifest
 
-    valid, quarantined = validate_rows(raw.rows, timezone, start_date, con, raw.raw_record)
+    valid, quarantined = validate_rows(
+        raw.rows, timezone, start_date, con, raw.raw_record, raw.timestamp_formats, raw.timezone
+    )
     quarantined = (
         pl.concat([raw.rejected.cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
         .sort("source_row")
@@ -174,6 +183,8 @@ def stage_file(
         rows_quarantined=quarantined.height,
         days=days,
         notes=raw.notes,
+        rows_excluded=raw.excluded.height,
+        excluded_reasons=dict(raw.excluded.group_by("excluded").len().sort("excluded").iter_rows()),
     )
     if manifest.rows_read != manifest.rows_staged + manifest.rows_quarantined:
         raise RuntimeError(f"{landed.relative_path}: row accounting broken in staging: {manifest}")
@@ -203,10 +214,21 @@ class LandingPlan:
     manifests: dict[str, FileManifest]
 
 
-def plan_staging(landed: list[LandedFile], manifests: dict[str, FileManifest], timezone: str, start_date: str) -> LandingPlan:
+def settings_key(settings: SourceSettings) -> str:
+    return json.dumps(asdict(settings), sort_keys=True) if settings != SourceSettings() else ""
+
+
+def plan_staging(
+    landed: list[LandedFile],
+    manifests: dict[str, FileManifest],
+    timezone: str,
+    start_date: str,
+    sources: list[tuple[str, SourceSettings]] | None = None,
+) -> LandingPlan:
     to_stage, unchanged = [], []
     for file in landed:
         previous = manifests.get(file.file_id)
-        (unchanged if previous and previous.is_current(file, timezone, start_date) else to_stage).append(file)
+        key = settings_key(settings_for(file.relative_path, sources or []))
+        (unchanged if previous and previous.is_current(file, timezone, start_date, key) else to_stage).append(file)
     return LandingPlan(to_stage, unchanged, manifests)
 

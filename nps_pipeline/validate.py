@@ -14,29 +14,52 @@ import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
 
-from nps_pipeline.classify import with_category
+from nps_pipeline.classify import category_of, with_category
 from nps_pipeline.ingest import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from nps_pipeline.storage import sql
 
 QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
 
 
-def type_rows(rows: pl.DataFrame, timezone: str, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+def type_rows(
+    rows: pl.DataFrame,
+    timezone: str,
+    con: duckdb.DuckDBPyConnection | None = None,
+    timestamp_formats: list[str] | None = None,
+    source_timezone: str | None = None,
+) -> pl.DataFrame:
     """Parse the score and the timestamp (sql/type_export_rows.sql) and derive the day in ``timezone``.
 
-    ISO 8601 with an offset or Z is read as such; without one, in ``timezone``; a bare date is
-    midnight there. Unparseable values become null, for the rules to report.
+    ISO 8601 with an offset or Z is read as such, and so are Unix seconds; a source's own
+    ``timestamp_formats`` and times without offset are read in ``source_timezone`` (default: the
+    reporting ``timezone``); a bare date is midnight there. Unparseable values become null, for
+    the rules to report.
     """
     con = con or duckdb.connect()
     # Only the typed columns travel to DuckDB and back; the rest stay in polars.
     typed_columns = ["response_id", "score", "submitted_at"]
     export_rows = rows.select("source_row", *typed_columns)  # noqa: F841 - scanned by name in the SQL
-    typed = con.sql(sql("type_export_rows"), params={"timezone": timezone}).pl()
-    return (
+    typed = con.sql(
+        sql("type_export_rows"),
+        params={
+            "timezone": timezone,
+            "source_timezone": source_timezone or timezone,
+            # DuckDB refuses an empty format list; this one matches only the literal text '%no format%'.
+            "formats": list(timestamp_formats or ["%%no format%%"]),
+        },
+    ).pl()
+    typed = (
         rows.drop(typed_columns)
         .join(typed, on="source_row", how="left", maintain_order="left")
         .with_columns(pl.col("submitted_at_value").dt.convert_time_zone("UTC"))
     )
+    if "nps_group" in typed.columns:
+        typed = typed.with_columns(
+            nps_group_agrees=pl.when(pl.col("nps_group").is_null() | pl.col("score_value").is_null())
+            .then(None)
+            .otherwise(pl.col("nps_group") == category_of(pl.col("score_value")))
+        )
+    return typed
 
 
 def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
@@ -50,6 +73,12 @@ def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
             "submitted_at_value": pa.Column(pl.Datetime("us", "UTC"), nullable=False),
             "response_date": pa.Column(
                 pl.Date, pa.Check.ge(start_date), nullable=True
+            ),
+            "nps_group_agrees": pa.Column(
+                pl.Boolean,
+                pa.Check(lambda data: data.lazyframe.select(pl.col(data.key).fill_null(True)), name="nps_group_agrees"),
+                nullable=True,
+                required=False,
             ),
         },
         strict=False,
@@ -74,6 +103,8 @@ def _reason(start_date: dt.date) -> pl.Expr:
         .then(pl.lit("submitted_at is missing"))
         .when((column == "submitted_at_value") & (check == "not_nullable"))
         .then(pl.lit("submitted_at ") + shown + pl.lit(" is not an ISO 8601 timestamp"))
+        .when(column == "nps_group_agrees")
+        .then(pl.lit("Qualtrics NPS group ") + shown + pl.lit(" disagrees with the score"))
         .when((column == "response_date") & check.str.starts_with("greater_than_or_equal_to"))
         .then(
             pl.lit("submitted_at ")
@@ -85,6 +116,7 @@ def _reason(start_date: dt.date) -> pl.Expr:
 
 
 RAW_COLUMN_OF = {
+    "nps_group_agrees": "nps_group_raw",
     "response_id": "response_id",
     "score_value": "score",
     "submitted_at_value": "submitted_at",
@@ -98,13 +130,15 @@ def validate_rows(
     start_date: dt.date,
     con: duckdb.DuckDBPyConnection | None = None,
     raw_record: Callable[[pl.DataFrame], pl.Series] | None = None,
+    timestamp_formats: list[str] | None = None,
+    source_timezone: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split text rows into (valid typed rows, quarantined rows with every failed rule as reasons).
 
     ``raw_record`` rebuilds the row as it arrived, for quarantined rows only, when ``rows`` has
     no ``raw_record`` column.
     """
-    typed = type_rows(rows, timezone, con)
+    typed = type_rows(rows, timezone, con, timestamp_formats, source_timezone)
     schema = response_schema(start_date)
     try:
         with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
@@ -119,7 +153,11 @@ def validate_rows(
 
     indexed = typed.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     raw_values = indexed.select(
-        "index", *[pl.col(raw).alias(f"raw_{name}") for name, raw in RAW_COLUMN_OF.items()]
+        "index",
+        *[
+            (pl.col(raw) if raw in indexed.columns else pl.lit(None, dtype=pl.String)).alias(f"raw_{name}")
+            for name, raw in RAW_COLUMN_OF.items()
+        ],
     )
     reasons = (
         failures.join(raw_values, on="index", how="left")

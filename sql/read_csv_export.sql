@@ -1,9 +1,9 @@
--- Read one delimited export strictly, every field as text, in file order; any structural fault raises.
+-- Read every record of one delimited export strictly (header rows too), every field as text, in file order; any structural fault raises.
 SELECT *
 FROM read_csv(
     $path,
     columns = $columns,
-    header = true,
+    header = false,
     auto_detect = false,
     delim = $delimiter,
     quote = '"',

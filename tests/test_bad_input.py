@@ -24,10 +24,10 @@ def read(tmp_path, content: bytes | str):
         (b"", "file is empty (0 bytes)"),
         (b"\n\n", "file is empty (no header row)"),
         (b"response_id,submitted_at,comment\nr1,2024-03-01T10:00:00Z,hi\n", "missing required column(s) score; header seen: response_id, submitted_at, comment"),
-        ((HEADER + "\nr1,2024-03-01T10:00:00Z,9,caf\xe9\n").encode("latin-1"), "file is not UTF-8: byte 0xe9 on line 2"),
-        (codecs.BOM_UTF16_LE + HEADER.encode("utf-16-le"), "file is UTF-16 encoded"),
+        ((HEADER + "\nr1,2024-03-01T10:00:00Z,9,caf\x81\n").encode("latin-1"), "file is neither UTF-8 nor Windows-1252: byte 0x81 on line 2"),
+        (b"a,b\n1,2\n", "layout not recognised"),
     ],
-    ids=["empty", "blank", "missing-column", "not-utf8", "utf16"],
+    ids=["empty", "blank", "missing-column", "undecodable", "unrecognised"],
 )
 def test_file_problems_name_the_cause(tmp_path, content, message):
     with pytest.raises(FileProblem, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -36,9 +36,26 @@ def test_file_problems_name_the_cause(tmp_path, content, message):
 
 def test_not_utf8_past_the_first_block_is_caught_with_its_line(tmp_path):
     good_rows = "\n".join(GOOD.replace("r1", f"r{i}") for i in range(3000))
-    content = (HEADER + "\n" + good_rows + "\nrX,2024-03-01T10:00:00Z,9,caf\xe9\n").encode("latin-1")
-    with pytest.raises(FileProblem, match="byte 0xe9 on line 3002"):
+    content = (HEADER + "\n" + good_rows + "\nrX,2024-03-01T10:00:00Z,9,caf\x81\n").encode("latin-1")
+    with pytest.raises(FileProblem, match="byte 0x81 on line 3002"):
         read(tmp_path, content)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode("utf-8"),
+        lambda t: codecs.BOM_UTF8 + t.encode("utf-8"),
+        lambda t: t.encode("utf-16"),
+        lambda t: t.encode("utf-16-le"),
+        lambda t: t.encode("cp1252"),
+    ],
+    ids=["utf8", "utf8-bom", "utf16-bom", "utf16le-no-bom", "windows-1252"],
+)
+def test_encodings_are_decoded(tmp_path, encode):
+    export = read(tmp_path, encode(rows_csv('r1,2024-03-01T10:00:00Z,9,"Très bien, "" merci",c1,,,,,,,fr')))
+    assert export.rows["comment"].to_list() == ['Très bien, " merci']
+    assert export.rows["response_id"].to_list() == ["r1"]
 
 
 def test_header_only_file_has_no_rows(tmp_path):
@@ -97,7 +114,7 @@ def test_bad_rows_reach_quarantine_and_bad_files_do_not_stop_others(tmp_path):
             *[GOOD.replace("r1", f"ok{i}") for i in range(40)],
         ),
     )
-    pipeline.land("broken.csv", (HEADER + "\nr9,2024-03-01T10:00:00Z,9,caf\xe9\n").encode("latin-1"))
+    pipeline.land("broken.csv", (HEADER + "\nr9,2024-03-01T10:00:00Z,9,caf\x81\n").encode("latin-1"))
     pipeline.land("empty.csv", b"")
     pipeline.land("nocol.csv", "response_id,score\nx,9\n")
     result = pipeline.run("2024-03-01", raise_on_error=False)
@@ -105,7 +122,7 @@ def test_bad_rows_reach_quarantine_and_bad_files_do_not_stop_others(tmp_path):
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     unreadable = checks["every_file_readable"]
     assert not unreadable.passed
-    assert "broken.csv: file is not UTF-8" in unreadable.description
+    assert "broken.csv: file is neither UTF-8 nor Windows-1252" in unreadable.description
     assert "empty.csv: file is empty" in unreadable.description
     assert "nocol.csv: missing required column(s) submitted_at" in unreadable.description
     assert checks["rejected_share_within_threshold"].passed  # 7 of 48 rows is under the 50 % set here
@@ -123,7 +140,7 @@ def test_bad_rows_reach_quarantine_and_bad_files_do_not_stop_others(tmp_path):
     assert pipeline.table("responses").height == 41
     files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
     assert files["good.csv"]["rows_read"] == 48 and files["good.csv"]["rows_quarantined"] == 7
-    assert files["broken.csv"]["status"] == "rejected" and "not UTF-8" in files["broken.csv"]["problem"]
+    assert files["broken.csv"]["status"] == "rejected" and "neither UTF-8" in files["broken.csv"]["problem"]
     for row in files.values():
         assert row["rows_read"] == row["rows_valid"] + row["rows_duplicate"] + row["rows_quarantined"]
 
@@ -144,10 +161,10 @@ def test_an_unforeseen_read_error_is_reported_for_that_file_only(pipeline, monke
 
     real_read = staging.read_export
 
-    def flaky(con, landed):
+    def flaky(con, landed, *args):
         if landed.relative_path == "odd.csv":
             raise duckdb.IOException("IO Error: something unexpected\nstack trace")
-        return real_read(con, landed)
+        return real_read(con, landed, *args)
 
     monkeypatch.setattr(staging, "read_export", flaky)
     pipeline.land("odd.csv", rows_csv(GOOD))

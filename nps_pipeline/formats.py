@@ -1,0 +1,492 @@
+"""Survey-tool layouts: recognise an export from its content and map it to the canonical record.
+
+Every export arrives here as text records (``_f0``, ``_f1``, ... with ``record``, the 1-based
+record number in the file, header rows included). ``detect_layout`` looks at the first records;
+the layout's adapter names the canonical columns, the rows to exclude (Qualtrics previews, tests,
+spam, unfinished responses), the NPS group to cross-check, and how timestamps are written.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+CANONICAL_COLUMNS = (
+    "response_id",
+    "submitted_at",
+    "score",
+    "comment",
+    "respondent_id",
+    "email",
+    "channel",
+    "region",
+    "product",
+    "touchpoint",
+    "customer_tier",
+    "language",
+)
+REQUIRED_COLUMNS = ("response_id", "submitted_at", "score")
+
+# Extra columns with these names carry personal data and never become attributes.
+PERSONAL_COLUMN = re.compile(
+    r"(^|_)(ip|ip_?address|ipaddress|network_?id|latitude|longitude|lat|lon|lng|location_?latitude|"
+    r"location_?longitude|location_?accuracy|name|first_?name|last_?name|full_?name|recipient_?(first|last)_?name|"
+    r"phone|phone_?number|mobile|e_?mail|email_?address|recipient_?email|address|street|postcode|zip|zip_?code)$"
+)
+
+# "How likely are you to recommend ...", by meaning, in the languages our users survey in.
+RECOMMEND_QUESTION = re.compile(
+    r"(likely.*recommend|recommend.*likely"  # en
+    r"|probab.*recomend|recomend.*probab"  # es, pt
+    r"|probab.*recommand|recommand.*probab"  # fr
+    r"|wahrscheinlich.*empfehl|empfehl.*wahrscheinlich"  # de
+    r"|kemungkinan.*(rekomendasi|merekomendasikan)|(rekomendasi|merekomendasikan).*kemungkinan"  # id
+    r"|推荐.*可能|可能.*推荐|推薦.*可能|可能.*推薦)"  # zh
+)
+FOLLOW_UP_QUESTION = re.compile(
+    r"(why|reason|comment|tell us|feedback|por que|porque|razon|comentario|pourquoi|raison|commentaire"
+    r"|warum|grund|kommentar|mengapa|alasan|komentar|为什么|原因|意见|评论)"
+)
+SCORE_LABEL = r"^\s*(\d{1,2})\s*([-–—:=.]\s*\D.*)?$"
+
+QUALTRICS_STATUS = {
+    "0": None, "ip address": None,
+    "1": "survey preview", "survey preview": "survey preview",
+    "2": "survey test", "survey test": "survey test",
+    "4": "imported", "imported": "imported",
+    "8": "spam", "spam": "spam",
+    "9": "preview spam", "preview spam": "preview spam",
+    "12": "imported spam", "imported spam": "imported spam",
+    "16": "offline", "offline": "offline",
+    "17": "offline preview", "offline preview": "offline preview",
+}
+GROUP_CATEGORY = {
+    "1": "detractor", "detractor": "detractor", "detractors": "detractor",
+    "2": "passive", "passive": "passive", "passives": "passive",
+    "3": "promoter", "promoter": "promoter", "promoters": "promoter",
+}
+
+
+class LayoutProblem(Exception):
+    """The file's layout cannot be recognised or its NPS column cannot be decided."""
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Per-source settings from ``nps_sources.toml`` in the landing zone (every key optional)."""
+
+    timezone: str | None = None
+    nps_column: str | None = None
+    comment_column: str | None = None
+    date_format: str | None = None
+
+
+def load_source_settings(landing_dir: Path) -> list[tuple[str, SourceSettings]]:
+    """``[[source]]`` tables of ``nps_sources.toml``: ``path`` (a glob in the landing zone) and settings."""
+    path = Path(landing_dir) / "nps_sources.toml"
+    if not path.exists():
+        return []
+    sources = tomllib.loads(path.read_text(encoding="utf-8")).get("source", [])
+    return [
+        (entry["path"], SourceSettings(**{k: v for k, v in entry.items() if k != "path"}))
+        for entry in sources
+    ]
+
+
+def settings_for(relative_path: str, sources: list[tuple[str, SourceSettings]]) -> SourceSettings:
+    for pattern, settings in sources:
+        if fnmatch.fnmatch(relative_path, pattern):
+            return settings
+    return SourceSettings()
+
+
+@dataclass
+class Layout:
+    """How to read one export's records as canonical responses."""
+
+    source_format: str
+    header_rows: int
+    columns: dict[str, int]  # canonical name -> field position
+    attributes: dict[str, int] = field(default_factory=dict)  # attribute name -> field position
+    id_prefix: str = ""
+    timestamp_formats: list[str] = field(default_factory=list)  # empty: ISO 8601
+    timezone: str | None = None  # for timestamps without offset; None: the reporting time zone
+    status_column: int | None = None
+    finished_column: int | None = None
+    nps_group_column: int | None = None
+    synthesise_id_from: list[int] = field(default_factory=list)  # no id in the export: hash of these
+    labels_in_score: bool = True
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed: the form headers are matched in."""
+    text = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in text if not unicodedata.combining(c)).strip().lower()
+
+
+def normalise_column_name(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", fold(name).strip("\ufeff")).strip("_")
+
+
+def _attribute_columns(names: list[str], used: set[int]) -> dict[str, int]:
+    attributes: dict[str, int] = {}
+    for position, name in enumerate(names):
+        key = normalise_column_name(name) or f"column_{position + 1}"
+        if position in used or PERSONAL_COLUMN.search(key):
+            continue
+        while key in attributes:
+            key = f"{key}_{position + 1}"
+        attributes[key] = position
+    return attributes
+
+
+def _nps_column(labels: list[str], settings: SourceSettings, header: list[str] | None = None) -> int:
+    """The NPS question: named in the source settings, else the one 'how likely ... recommend' column."""
+    names = header or labels
+    if settings.nps_column:
+        for candidates in (names, labels):
+            if settings.nps_column in candidates:
+                return candidates.index(settings.nps_column)
+        raise LayoutProblem(f"nps_column '{settings.nps_column}' from nps_sources.toml is not in the header")
+    found = [i for i, label in enumerate(labels) if RECOMMEND_QUESTION.search(fold(label))]
+    if len(found) != 1:
+        seen = "; ".join(labels[i] for i in found) if found else "none"
+        raise LayoutProblem(
+            f"cannot decide the NPS column ({len(found)} 'how likely ... recommend' questions: {seen}); "
+            "name it as nps_column in nps_sources.toml"
+        )
+    return found[0]
+
+
+def _comment_column(labels: list[str], after: int, settings: SourceSettings, exclude: set[int]) -> int | None:
+    if settings.comment_column:
+        return labels.index(settings.comment_column) if settings.comment_column in labels else None
+    for position in range(after + 1, len(labels)):
+        if position not in exclude and FOLLOW_UP_QUESTION.search(fold(labels[position])):
+            return position
+    return None
+
+
+def _find(names: list[str], *wanted: str) -> int | None:
+    folded = [normalise_column_name(n) for n in names]
+    for name in wanted:
+        if name in folded:
+            return folded.index(name)
+    return None
+
+
+def _qualtrics_import_ids(row: list[str]) -> list[dict]:
+    parsed = []
+    for cell in row:
+        try:
+            value = json.loads(cell) if cell and cell.startswith("{") else {}
+        except json.JSONDecodeError:
+            value = {}
+        parsed.append(value if isinstance(value, dict) else {})
+    return parsed
+
+
+def _qualtrics(rows: list[list[str]], settings: SourceSettings) -> Layout:
+    tags, labels, import_rows = rows[0], rows[1], _qualtrics_import_ids(rows[2])
+    import_ids = [str(i.get("ImportId", "")) for i in import_rows]
+    group = next(
+        (p for p, (t, i) in enumerate(zip(tags, import_ids)) if t.endswith("_NPS_GROUP") or i.endswith("_NPS_GROUP")),
+        None,
+    )
+    if settings.nps_column:
+        nps = _nps_column(labels, settings, tags)
+    elif group is not None:
+        stem_tag, stem_id = tags[group][: -len("_NPS_GROUP")], import_ids[group][: -len("_NPS_GROUP")]
+        nps = next((p for p, (t, i) in enumerate(zip(tags, import_ids)) if p != group and (t == stem_tag or (stem_id and i == stem_id))), None)
+        if nps is None:
+            raise LayoutProblem(f"Qualtrics NPS group column '{tags[group]}' has no score column beside it")
+    else:
+        raise LayoutProblem("no Qualtrics NPS question (no column with an _NPS_GROUP companion) in this export")
+    by_id = {i: p for p, i in enumerate(import_ids) if i}
+    columns = {
+        "response_id": by_id.get("_recordId", _find(tags, "responseid", "response_id")),
+        "submitted_at": by_id.get("recordedDate", _find(tags, "recordeddate", "enddate")),
+        "score": nps,
+        "email": by_id.get("recipientEmail", _find(tags, "recipientemail")),
+        "respondent_id": by_id.get("externalDataReference", _find(tags, "externalreference")),
+        "channel": by_id.get("distributionChannel", _find(tags, "distributionchannel")),
+        "language": by_id.get("userLanguage", _find(tags, "userlanguage")),
+    }
+    comment = _comment_column(labels, nps, settings, {group} if group is not None else set())
+    if comment is None:
+        comment = next(
+            (p for p, i in enumerate(import_ids) if re.fullmatch(r"QID\d+_TEXT", i) and p > nps), None
+        )
+    columns["comment"] = comment
+    columns = {k: v for k, v in columns.items() if v is not None}
+    date_column = columns.get("submitted_at")
+    timezone = settings.timezone or (import_rows[date_column].get("timeZone") if date_column is not None else None)
+    status, finished = by_id.get("status", _find(tags, "status")), by_id.get("finished", _find(tags, "finished"))
+    used = set(columns.values()) | {p for p in (group, status, finished) if p is not None}
+    analytics = {p for p, i in enumerate(import_ids) if re.search(r"(Topics|Sentiment\w*|ParentTopics)$", i)}
+    return Layout(
+        source_format="qualtrics",
+        header_rows=3,
+        columns=columns,
+        attributes=_attribute_columns(tags, used | analytics),
+        id_prefix="qualtrics:",
+        timestamp_formats=[settings.date_format] if settings.date_format else ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
+        timezone=timezone,
+        status_column=status,
+        finished_column=finished,
+        nps_group_column=group,
+    )
+
+
+def _qualtrics_legacy(rows: list[list[str]], settings: SourceSettings) -> Layout:
+    tags, labels = rows[0], rows[1]
+    group = next((p for p, t in enumerate(tags) if t.endswith("_NPS_GROUP")), None)
+    if settings.nps_column:
+        nps = _nps_column(labels, settings, tags)
+    elif group is not None:
+        nps = next((p for p, t in enumerate(tags) if t == tags[group][: -len("_NPS_GROUP")]), None)
+        if nps is None:
+            raise LayoutProblem(f"Qualtrics NPS group column '{tags[group]}' has no score column beside it")
+    else:
+        raise LayoutProblem("no Qualtrics NPS question (no column with an _NPS_GROUP companion) in this export")
+    columns = {
+        "response_id": _find(labels, "responseid"),
+        "submitted_at": _find(labels, "enddate"),
+        "score": nps,
+        "email": _find(labels, "emailaddress", "recipientemail"),
+        "respondent_id": _find(labels, "externaldatareference"),
+        "comment": _comment_column(labels, nps, settings, {group} if group is not None else set()),
+    }
+    columns = {k: v for k, v in columns.items() if v is not None}
+    status, finished = _find(labels, "status"), _find(labels, "finished")
+    used = set(columns.values()) | {p for p in (group, status, finished, _find(labels, "responseset")) if p is not None}
+    return Layout(
+        source_format="qualtrics_legacy",
+        header_rows=2,
+        columns=columns,
+        attributes=_attribute_columns(labels, used),
+        id_prefix="qualtrics:",
+        timestamp_formats=[settings.date_format] if settings.date_format else ["%Y-%m-%d %H:%M:%S"],
+        timezone=settings.timezone,
+        status_column=status,
+        finished_column=finished,
+        nps_group_column=group,
+    )
+
+
+def _surveymonkey(rows: list[list[str]], settings: SourceSettings) -> Layout:
+    questions, answers = rows[0], rows[1]
+    # A question title spans its answer columns: carry it right over the blank cells.
+    titles, current = [], ""
+    for question in questions:
+        current = question or current
+        titles.append(current)
+    nps = _nps_column(titles, settings)
+    comment = settings.comment_column and _comment_column(titles, nps, settings, set())
+    if comment is None:
+        comment = next(
+            (p for p in range(nps + 1, len(answers)) if fold(answers[p]).startswith("open-ended")), None
+        )
+    columns = {
+        "response_id": _find(questions, "respondent_id"),
+        "submitted_at": _find(questions, "end_date", "start_date"),
+        "score": nps,
+        "email": _find(questions, "email_address", "email"),
+        "comment": comment,
+    }
+    columns = {k: v for k, v in columns.items() if v is not None}
+    names = [t if not a or fold(a) in ("response", "open-ended response") else f"{t} {a}" for t, a in zip(titles, answers)]
+    return Layout(
+        source_format="surveymonkey",
+        header_rows=2,
+        columns=columns,
+        attributes=_attribute_columns(names, set(columns.values())),
+        id_prefix="surveymonkey:",
+        timestamp_formats=[settings.date_format]
+        if settings.date_format
+        else ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M %p"],
+        timezone=settings.timezone,
+    )
+
+
+def _typeform(rows: list[list[str]], settings: SourceSettings) -> Layout:
+    header = rows[0]
+    nps = _nps_column(header, settings)
+    columns = {
+        "response_id": header.index("#"),
+        "submitted_at": _find(header, "submit_date_utc", "submitted_at", "start_date_utc"),
+        "score": nps,
+        "email": _find(header, "email", "email_address"),
+        "comment": _comment_column(header, nps, settings, set()),
+        "language": _find(header, "language", "lang", "locale"),
+        "channel": _find(header, "channel", "utm_source"),
+    }
+    columns = {k: v for k, v in columns.items() if v is not None}
+    return Layout(
+        source_format="typeform",
+        header_rows=1,
+        columns=columns,
+        attributes=_attribute_columns(header, set(columns.values())),
+        id_prefix="typeform:",
+        timestamp_formats=[settings.date_format] if settings.date_format else ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
+        timezone=settings.timezone or "UTC",  # "Submit Date (UTC)"
+    )
+
+
+GOOGLE_TIMESTAMP = {"timestamp", "marca temporal", "horodateur", "zeitstempel", "carimbo de data/hora", "时间戳记", "時間戳記", "stempel waktu"}
+
+
+def _google_forms(rows: list[list[str]], settings: SourceSettings) -> Layout:
+    header = rows[0]
+    nps = _nps_column(header, settings)
+    email = _find(header, "email_address", "email", "direccion_de_correo_electronico", "adresse_e_mail", "e_mail_adresse")
+    columns = {
+        "submitted_at": 0,
+        "score": nps,
+        "email": email,
+        "comment": _comment_column(header, nps, settings, set()),
+    }
+    columns = {k: v for k, v in columns.items() if v is not None}
+    return Layout(
+        source_format="google_forms",
+        header_rows=1,
+        columns=columns,
+        attributes=_attribute_columns(header, set(columns.values())),
+        id_prefix="google_forms:",
+        timestamp_formats=[settings.date_format]
+        if settings.date_format
+        else ["%m/%d/%Y %H:%M:%S", "%Y/%m/%d %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"],
+        timezone=settings.timezone,
+        # Google Forms exports carry no response id: the same answers at the same moment are one response.
+        synthesise_id_from=list(range(len(header))),
+    )
+
+
+def _delighted(rows: list[list[str]], settings: SourceSettings) -> Layout:
+    header = rows[0]
+    columns = {
+        "response_id": _find(header, "response_id", "id"),
+        "submitted_at": _find(header, "created_at", "created", "response_timestamp", "date"),
+        "score": _find(header, "score"),
+        "comment": _find(header, "comment"),
+        "email": _find(header, "email", "person_email"),
+        "respondent_id": _find(header, "person_id", "person"),
+        "channel": _find(header, "channel", "delighted_source", "survey_type"),
+        "language": _find(header, "locale", "language"),
+    }
+    columns = {k: v for k, v in columns.items() if v is not None}
+    names = [re.sub(r"^(properties|property|person_properties)\W+", "", h, flags=re.IGNORECASE) for h in header]
+    return Layout(
+        source_format="delighted",
+        header_rows=1,
+        columns=columns,
+        attributes=_attribute_columns(names, set(columns.values())),
+        id_prefix="delighted:",
+        timestamp_formats=[settings.date_format] if settings.date_format else [],
+        timezone=settings.timezone,
+    )
+
+
+def _generic(rows: list[list[str]], settings: SourceSettings) -> Layout:
+    header = rows[0]
+    names = [normalise_column_name(h) for h in header]
+    columns = {c: names.index(c) for c in CANONICAL_COLUMNS if c in names}
+    return Layout(
+        source_format="generic",
+        header_rows=1,
+        columns=columns,
+        attributes=_attribute_columns(header, set(columns.values())),
+        timestamp_formats=[settings.date_format] if settings.date_format else [],
+        timezone=settings.timezone,
+        labels_in_score=False,
+    )
+
+
+def detect_layout(rows: list[list[str]], settings: SourceSettings = SourceSettings()) -> Layout:
+    """Recognise the export from its first records (not its name). Raises LayoutProblem."""
+    if not rows or not any(rows[0]):
+        raise LayoutProblem("no header row")
+    first = [cell.strip().lstrip("\ufeff") for cell in rows[0]]
+    rows = [first, *rows[1:]]
+    names = {normalise_column_name(c) for c in first}
+    if len(rows) >= 3 and sum('"ImportId"' in (c or "") for c in rows[2]) >= max(1, len(rows[2]) // 2):
+        return _qualtrics(rows, settings)
+    if first and re.fullmatch(r"V1", first[0]) and len(rows) >= 2 and _find(rows[1], "responseid") is not None:
+        return _qualtrics_legacy(rows, settings)
+    if {"respondent_id", "collector_id"} <= names:
+        return _surveymonkey(rows, settings)
+    if "#" in first and ({"submit_date_utc", "network_id"} & names):
+        return _typeform(rows, settings)
+    if fold(first[0]) in GOOGLE_TIMESTAMP:
+        return _google_forms(rows, settings)
+    if {"response_id", "submitted_at", "score"} <= names:
+        return _generic(rows, settings)
+    if "score" in names and names & {"created_at", "created", "response_timestamp"} and names & {"response_id", "id"}:
+        return _delighted(rows, settings)
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if len(missing) < len(REQUIRED_COLUMNS):
+        raise LayoutProblem(f"missing required column(s) {', '.join(missing)}; header seen: {', '.join(first)}")
+    raise LayoutProblem(
+        "layout not recognised (not Qualtrics, SurveyMonkey, Typeform, Google Forms, Delighted, "
+        f"nor the canonical layout: missing {', '.join(missing)}); header seen: {', '.join(first)}"
+    )
+
+
+def score_text(expr: pl.Expr) -> pl.Expr:
+    """Scores written as labels, such as '10 - Extremely likely', read as their number."""
+    return pl.when(expr.str.contains(SCORE_LABEL)).then(expr.str.extract(SCORE_LABEL, 1)).otherwise(expr)
+
+
+def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
+    """Canonical text columns, ``attributes`` (JSON), ``excluded`` (reason or null) and ``nps_group``."""
+    data = records.filter(pl.col("record") > layout.header_rows).with_columns(
+        (pl.col("record") - layout.header_rows).alias("source_row")
+    )
+    field = lambda position: pl.col(f"_f{position}")  # noqa: E731
+    canonical = []
+    for name in CANONICAL_COLUMNS:
+        position = layout.columns.get(name)
+        expr = field(position) if position is not None else pl.lit(None, dtype=pl.String)
+        if name == "score" and layout.labels_in_score:
+            expr = score_text(expr)
+        if name == "response_id" and position is not None and layout.id_prefix:
+            expr = pl.when(expr.str.strip_chars() != "").then(pl.lit(layout.id_prefix) + expr.str.strip_chars())
+        if name == "response_id" and layout.synthesise_id_from:
+            digest = pl.concat_str([field(p).fill_null("") for p in layout.synthesise_id_from], separator="\x1f")
+            expr = pl.lit(layout.id_prefix) + digest.hash(seed=0).cast(pl.String)
+        canonical.append(expr.alias(name))
+    attributes = (
+        pl.struct([field(p).alias(n) for n, p in layout.attributes.items()]).struct.json_encode()
+        if layout.attributes
+        else pl.lit(None, dtype=pl.String)
+    )
+    excluded = pl.lit(None, dtype=pl.String)
+    if layout.finished_column is not None:
+        finished = field(layout.finished_column).str.strip_chars().str.to_lowercase()
+        excluded = pl.when(finished.is_in(["0", "false"])).then(pl.lit("unfinished response (Finished = 0)")).otherwise(excluded)
+    if layout.status_column is not None:
+        status = field(layout.status_column).str.strip_chars().str.to_lowercase()
+        label = status.replace_strict(QUALTRICS_STATUS, default="other", return_dtype=pl.String)
+        excluded = (
+            pl.when(status.is_not_null() & (status != "") & label.is_not_null())
+            .then(pl.lit("Qualtrics Status ") + field(layout.status_column) + pl.lit(" (") + label + pl.lit("): not a real response"))
+            .otherwise(excluded)
+        )
+    group = (
+        field(layout.nps_group_column).str.strip_chars().str.to_lowercase().replace_strict(GROUP_CATEGORY, default=None, return_dtype=pl.String)
+        if layout.nps_group_column is not None
+        else pl.lit(None, dtype=pl.String)
+    )
+    group_raw = field(layout.nps_group_column) if layout.nps_group_column is not None else pl.lit(None, dtype=pl.String)
+    keep = [c for c in data.columns if c.startswith("_f") or c in ("source_row", "raw_record")]
+    return data.select(
+        *keep, *canonical, attributes.alias("attributes"), excluded.alias("excluded"),
+        group.alias("nps_group"), group_raw.alias("nps_group_raw"),
+    )
