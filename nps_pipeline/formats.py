@@ -44,15 +44,15 @@ PERSONAL_COLUMN = re.compile(
 # "How likely are you to recommend ...", by meaning, in the languages our users survey in.
 RECOMMEND_QUESTION = re.compile(
     r"(likely.*recommend|recommend.*likely"  # en
-    r"|probab.*recomend|recomend.*probab"  # es, pt
+    r"|probab.*recom\w*nd|recom\w*nd.*probab"  # es, pt: recomendar, recomiende, recomendaria
     r"|probab.*recommand|recommand.*probab"  # fr
     r"|wahrscheinlich.*empfehl|empfehl.*wahrscheinlich"  # de
     r"|kemungkinan.*(rekomendasi|merekomendasikan)|(rekomendasi|merekomendasikan).*kemungkinan"  # id
     r"|推荐.*可能|可能.*推荐|推薦.*可能|可能.*推薦)"  # zh
 )
 FOLLOW_UP_QUESTION = re.compile(
-    r"(why|reason|comment|tell us|feedback|por que|porque|razon|comentario|pourquoi|raison|commentaire"
-    r"|warum|grund|kommentar|mengapa|alasan|komentar|为什么|原因|意见|评论)"
+    r"(why|reason|comment|tell us|feedback|better|improve|por que|porque|razon|comentario|mejor|pourquoi|raison"
+    r"|commentaire|ameliorer|warum|grund|kommentar|verbessern|mengapa|alasan|komentar|为什么|原因|意见|评论|改进)"
 )
 SCORE_LABEL = r"^\s*(\d{1,2})\s*([-–—:=.]\s*\D.*)?$"
 
@@ -138,8 +138,8 @@ def normalise_column_name(name: str) -> str:
 def _attribute_columns(names: list[str], used: set[int]) -> dict[str, int]:
     attributes: dict[str, int] = {}
     for position, name in enumerate(names):
-        key = normalise_column_name(name) or f"column_{position + 1}"
-        if position in used or PERSONAL_COLUMN.search(key):
+        key = normalise_column_name(name)
+        if not key or position in used or PERSONAL_COLUMN.search(key):
             continue
         while key in attributes:
             key = f"{key}_{position + 1}"
@@ -370,7 +370,7 @@ def _google_forms(rows: list[list[str]], settings: SourceSettings) -> Layout:
 
 
 def _delighted(rows: list[list[str]], settings: SourceSettings) -> Layout:
-    header = rows[0]
+    header = [re.sub(r"^(properties|property|person_properties)\W+", "", h, flags=re.IGNORECASE) for h in rows[0]]
     columns = {
         "response_id": _find(header, "response_id", "id"),
         "submitted_at": _find(header, "created_at", "created", "response_timestamp", "date"),
@@ -382,12 +382,11 @@ def _delighted(rows: list[list[str]], settings: SourceSettings) -> Layout:
         "language": _find(header, "locale", "language"),
     }
     columns = {k: v for k, v in columns.items() if v is not None}
-    names = [re.sub(r"^(properties|property|person_properties)\W+", "", h, flags=re.IGNORECASE) for h in header]
     return Layout(
         source_format="delighted",
         header_rows=1,
         columns=columns,
-        attributes=_attribute_columns(names, set(columns.values())),
+        attributes=_attribute_columns(header, set(columns.values())),
         id_prefix="delighted:",
         timestamp_formats=[settings.date_format] if settings.date_format else [],
         timezone=settings.timezone,
@@ -458,10 +457,12 @@ def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
             expr = score_text(expr)
         if name == "response_id" and position is not None and layout.id_prefix:
             expr = pl.when(expr.str.strip_chars() != "").then(pl.lit(layout.id_prefix) + expr.str.strip_chars())
-        if name == "response_id" and layout.synthesise_id_from:
-            digest = pl.concat_str([field(p).fill_null("") for p in layout.synthesise_id_from], separator="\x1f")
-            expr = pl.lit(layout.id_prefix) + digest.hash(seed=0).cast(pl.String)
         canonical.append(expr.alias(name))
+    if layout.synthesise_id_from:
+        # Hashed (md5, stable across versions) by the reader: the same answers at the same moment are one response.
+        canonical.append(
+            pl.concat_str([field(p).fill_null("") for p in layout.synthesise_id_from], separator="\x1f").alias("_identity")
+        )
     attributes = (
         pl.struct([field(p).alias(n) for n, p in layout.attributes.items()]).struct.json_encode()
         if layout.attributes

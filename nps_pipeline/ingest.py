@@ -332,6 +332,10 @@ def read_export(
     except LayoutProblem as problem:
         raise FileProblem(str(problem)) from None
     rows = apply_layout(records, layout)
+    if "_identity" in rows.columns:
+        identity_rows = rows.select("source_row", "_identity")  # noqa: F841 - scanned by name
+        hashed = con.sql(sql("select_synthesised_response_ids"), params={"prefix": layout.id_prefix}).pl()
+        rows = rows.drop("response_id", "_identity").join(hashed, on="source_row", how="left", maintain_order="left")
     rejected = rejected.filter(pl.col("record") > layout.header_rows).select(
         (pl.col("record") - layout.header_rows).alias("source_row"), "reasons", "raw_record"
     )

@@ -1,0 +1,186 @@
+"""Vendor exports: recognised from content, mapped, excluded where the tool says so, NPS by hand."""
+
+import datetime as dt
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import polars as pl
+import pytest
+
+from nps_pipeline.formats import RECOMMEND_QUESTION, fold
+from nps_pipeline.ingest import FileProblem, LandedFile, read_export
+from tests.conftest import Pipeline
+
+FIXTURES = Path(__file__).parent / "fixtures" / "exports"
+MARCH_1, MARCH_2 = dt.date(2024, 3, 1), dt.date(2024, 3, 2)
+
+
+def landed(path: Path, root: Path) -> LandedFile:
+    stat = path.stat()
+    return LandedFile(path, path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns)
+
+
+@pytest.mark.parametrize(
+    "name, source_format",
+    [
+        ("qualtrics/nps_current.csv", "qualtrics"),
+        ("qualtrics/nps_legacy.csv", "qualtrics_legacy"),
+        ("surveymonkey/answer_text.csv", "surveymonkey"),
+        ("typeform.tsv", "typeform"),
+        ("google_forms.csv", "google_forms"),
+        ("delighted.csv", "delighted"),
+        ("delighted.jsonl", "delighted"),
+    ],
+)
+def test_layout_is_recognised_from_content_not_name(tmp_path, name, source_format):
+    renamed = tmp_path / "export_without_a_telling_name.dat"
+    shutil.copy(FIXTURES / name, renamed)
+    if name.endswith(".jsonl"):
+        renamed = renamed.rename(renamed.with_suffix(".jsonl"))
+    assert read_export(duckdb.connect(), landed(renamed, tmp_path)).source_format == source_format
+
+
+@pytest.mark.parametrize("name", ["qualtrics/sample_current_no_nps.csv", "qualtrics/sample_legacy_no_nps.csv"])
+def test_real_qualtrics_samples_without_an_nps_question_are_reported(name):
+    with pytest.raises(FileProblem, match="no Qualtrics NPS question"):
+        read_export(duckdb.connect(), landed(FIXTURES / name, FIXTURES))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How likely is it that you would recommend Acme to a friend or colleague?",
+        "¿Qué tan probable es que recomiende nuestro producto a un amigo?",
+        "Quelle est la probabilité que vous recommandiez notre service à un proche ?",
+        "Wie wahrscheinlich ist es, dass Sie uns einem Freund weiterempfehlen?",
+        "Qual a probabilidade de você recomendar nossa empresa a um amigo?",
+        "Seberapa besar kemungkinan Anda merekomendasikan kami kepada teman?",
+        "您向朋友或同事推荐我们的可能性有多大？",
+    ],
+    ids=["en", "es", "fr", "de", "pt", "id", "zh"],
+)
+def test_the_recommend_question_is_found_in_every_supported_language(question):
+    assert RECOMMEND_QUESTION.search(fold(question))
+    assert not RECOMMEND_QUESTION.search(fold("How satisfied are you with delivery?"))
+
+
+def run_fixture(tmp_path, *names: str) -> Pipeline:
+    # Fixtures are a handful of rows each: one deliberate bad row passes the default 10 % threshold.
+    pipeline = Pipeline(tmp_path, max_rejected_share=0.5)
+    for name in names:
+        target = pipeline.landing / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURES / name, target)
+    shutil.copy(FIXTURES / "nps_sources.toml", pipeline.landing / "nps_sources.toml")
+    assert pipeline.run("2024-03-01", "2024-03-02").success
+    return pipeline
+
+
+def daily(pipeline):
+    return pipeline.table("nps_daily", "response_date").select("response_date", "responses", "promoters", "detractors", "nps").rows()
+
+
+# Each expectation is worked out by hand from the fixture file, in UTC days.
+HAND_COMPUTED = {
+    # R_1 10 at 08:00 Denver = 15:00 UTC 1 Mar; R_7 8 at 09:00 Denver = 16:00 UTC; R_2 3 at 20:00 Denver =
+    # 03:00 UTC 2 Mar. R_3 preview, R_4 spam, R_5 unfinished are excluded; R_6 (9 but group Detractor) quarantined.
+    "qualtrics/nps_current.csv": [(MARCH_1, 2, 1, 0, 50.0), (MARCH_2, 1, 0, 1, -100.0)],
+    # R_L1 9 and R_L2 6 on 1 Mar (no time zone given: the reporting zone); R_L3 is a preview.
+    "qualtrics/nps_legacy.csv": [(MARCH_1, 2, 1, 1, 0.0), (MARCH_2, 0, 0, 0, None)],
+    # New York time (nps_sources.toml): '10 - Extremely likely' 14:15 UTC, 8 at 18:05 UTC on 1 Mar; '0 - Not at all
+    # likely' at 10:15 PM = 03:15 UTC 2 Mar; 'Extremely likely' has no number and is quarantined.
+    "surveymonkey/answer_text.csv": [(MARCH_1, 2, 1, 0, 50.0), (MARCH_2, 1, 0, 1, -100.0)],
+    # Submit Date (UTC): 9 and 7 on 1 Mar, 4 at 00:01 on 2 Mar.
+    "typeform.tsv": [(MARCH_1, 2, 1, 0, 50.0), (MARCH_2, 1, 0, 1, -100.0)],
+    # 10, 2, 2 (the same answers at the same moment: one response), 9.
+    "google_forms.csv": [(MARCH_1, 3, 2, 1, pytest.approx(100 / 3)), (MARCH_2, 0, 0, 0, None)],
+    # 10 at 10:00 -08:00 = 18:00 UTC 1 Mar; 6 at 18:00 -08:00 = 02:00 UTC 2 Mar.
+    "delighted.csv": [(MARCH_1, 1, 1, 0, 100.0), (MARCH_2, 1, 0, 1, -100.0)],
+    # Unix seconds 1709287200.. = 10:00, 11:00, 12:00 UTC 1 Mar: 9, 3, 8.
+    "delighted.jsonl": [(MARCH_1, 3, 1, 1, 0.0), (MARCH_2, 0, 0, 0, None)],
+}
+
+
+@pytest.mark.parametrize("name", list(HAND_COMPUTED))
+def test_daily_nps_of_each_format_equals_the_hand_computed_value(tmp_path, name):
+    pipeline = run_fixture(tmp_path, name)
+    assert daily(pipeline) == HAND_COMPUTED[name]
+
+
+def test_qualtrics_exclusions_group_check_and_personal_data(tmp_path):
+    pipeline = run_fixture(tmp_path, "qualtrics/nps_current.csv", "surveymonkey/answer_text.csv")
+    files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
+    qualtrics = files["qualtrics/nps_current.csv"]
+    assert (qualtrics["rows_in_file"], qualtrics["rows_excluded"], qualtrics["rows_read"]) == (7, 3, 4)
+    assert (qualtrics["rows_valid"], qualtrics["rows_quarantined"]) == (3, 1)
+    assert "Qualtrics Status 1 (survey preview): not a real response: 1" in qualtrics["excluded_reasons"]
+    assert "unfinished response (Finished = 0): 1" in qualtrics["excluded_reasons"]
+    quarantine = pipeline.table("quarantine")
+    assert "Qualtrics NPS group '1' disagrees with the score" in quarantine["reasons"].to_list()
+    responses = pipeline.table("responses", "response_id")
+    first = responses.row(0, named=True)
+    assert (first["response_id"], first["channel"], first["language"], first["comment"]) == (
+        "qualtrics:R_1aaa", "email", "DE", 'Sehr gut, "wirklich"'
+    )
+    assert '"plan":"pro"' in first["attributes"]
+    followups = pipeline.table("detractor_followups", "response_id")
+    assert followups.select("response_id", "email").rows()[0] == ("qualtrics:R_2bbb", "bob@example.com")
+    # IP addresses, locations and names never reach a published table (quarantine keeps raw rows).
+    for table in ("responses", "nps_daily_segment", "detractor_followups", "ingest_files", "duplicates"):
+        text = str(pipeline.table(table).rows())
+        for secret in ("130.92.34.66", "10.0.0.1", "47.1", "Muster", "Anna", "Ann'", "Lee"):
+            assert secret not in text, (table, secret)
+
+
+def test_an_unrecognised_file_is_reported_and_never_half_ingested(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    shutil.copy(FIXTURES / "typeform.tsv", pipeline.landing / "typeform.tsv")
+    pipeline.land("mystery.csv", "order_id,amount,currency\n1,10.00,EUR\n")
+    result = pipeline.run("2024-03-01", raise_on_error=False)
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "every_file_readable")
+    assert "mystery.csv: layout not recognised" in check.description
+    assert "header seen: order_id, amount, currency" in check.description
+    assert (pipeline.landing / "mystery.csv").exists()
+    responses = pipeline.table("responses")
+    assert set(responses["source_file"]) == {"typeform.tsv"}
+
+
+def test_an_undecidable_nps_column_is_reported_and_a_mapping_file_decides_it(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    pipeline.land("tf/survey.csv", "#,Rate us from 0 to 10,Submit Date (UTC),Network ID\nt1,9,2024-03-01 10:00:00,n1\n")
+    result = pipeline.run("2024-03-01", raise_on_error=False)
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "every_file_readable")
+    assert "tf/survey.csv: cannot decide the NPS column" in check.description
+    pipeline.land("nps_sources.toml", '[[source]]\npath = "tf/*"\nnps_column = "Rate us from 0 to 10"\n')
+    assert pipeline.run("2024-03-01").success
+    assert pipeline.table("responses").select("response_id", "score").rows() == [("typeform:t1", 9)]
+
+
+def test_xlsx_exports_are_read(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Timestamp", "Email Address", "How likely are you to recommend us to a friend?", "Why?"])
+    sheet.append([dt.datetime(2024, 3, 1, 10, 0, 5), "x1@example.com", 10, "Great"])
+    sheet.append([dt.datetime(2024, 3, 1, 11, 0, 0), "x2@example.com", "3", "Slow"])
+    workbook.save(pipeline.landing / "form.xlsx")
+    assert pipeline.run("2024-03-01").success
+    assert daily(pipeline) == [(MARCH_1, 2, 1, 1, 0.0)]
+    assert pipeline.table("detractor_followups")["email"].to_list() == ["x2@example.com"]
+
+
+def test_a_re_export_with_an_edited_score_replaces_the_response_and_is_recorded(tmp_path):
+    pipeline = Pipeline(tmp_path, max_rejected_share=0.5)
+    original = (FIXTURES / "qualtrics/nps_current.csv").read_text(encoding="utf-8")
+    pipeline.land("q/first_export.csv", original, mtime=time.time() - 3600)
+    pipeline.land("q/second_export.csv", original.replace(",R_7ggg,", ",R_7ggg,").replace(",8,2,ok,", ",10,3,ok,"))
+    assert pipeline.run("2024-03-01", "2024-03-02").success
+    responses = pipeline.table("responses", "response_id")
+    assert responses["response_id"].is_unique().all()
+    r7 = responses.filter(pl.col("response_id") == "qualtrics:R_7ggg").row(0, named=True)
+    assert (r7["score"], r7["source_file"]) == (10, "q/second_export.csv")
+    changed = pipeline.table("duplicates").filter(pl.col("score_changed"))
+    assert changed.select("response_id", "score", "kept_score").rows() == [("qualtrics:R_7ggg", 8, 10)]
