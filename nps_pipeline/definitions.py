@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from nps_pipeline.assets import SETTINGS, daily_assets, daily_partitions
+from nps_pipeline.assets import SETTINGS, daily_assets
+from nps_pipeline.jobs import daily_nps_job, stage_landing_zone_job
 from nps_pipeline.resources import NpsPipelineResource
-
-daily_nps_job = dg.define_asset_job(
-    "daily_nps",
-    selection=dg.AssetSelection.assets(*daily_assets),
-    partitions_def=daily_partitions,
-    description="Every daily NPS asset for a day or a range of days, as one run.",
-)
+from nps_pipeline.sensors import landing_zone_sensor
 
 nightly_schedule = dg.build_schedule_from_partitioned_job(
     daily_nps_job,
@@ -24,7 +19,8 @@ nightly_schedule = dg.build_schedule_from_partitioned_job(
 
 defs = dg.Definitions(
     assets=daily_assets,
-    jobs=[daily_nps_job],
+    jobs=[daily_nps_job, stage_landing_zone_job],
     schedules=[nightly_schedule],
+    sensors=[landing_zone_sensor],
     resources={"nps": NpsPipelineResource.from_settings(SETTINGS)},
 )

@@ -123,6 +123,7 @@ class Layout:
     nps_group_column: int | None = None
     synthesise_id_from: list[int] = field(default_factory=list)  # no id in the export: hash of these
     labels_in_score: bool = True
+    personal_fields: set[int] = field(default_factory=set)  # masked in the quarantine's raw record
 
 
 def fold(text: str) -> str:
@@ -410,6 +411,16 @@ def _generic(rows: list[list[str]], settings: SourceSettings) -> Layout:
 
 def detect_layout(rows: list[list[str]], settings: SourceSettings = SourceSettings()) -> Layout:
     """Recognise the export from its first records (not its name). Raises LayoutProblem."""
+    layout = _detect_layout(rows, settings)
+    names = [normalise_column_name(n) for row in rows[: min(2, layout.header_rows)] for n in row]
+    width = len(rows[0])
+    layout.personal_fields = {
+        p for p in range(width) if any(PERSONAL_COLUMN.search(names[r * width + p] if r * width + p < len(names) else "") for r in range(min(2, layout.header_rows)))
+    } | ({layout.columns["email"]} if "email" in layout.columns else set())
+    return layout
+
+
+def _detect_layout(rows: list[list[str]], settings: SourceSettings) -> Layout:
     if not rows or not any(rows[0]):
         raise LayoutProblem("no header row")
     first = [cell.strip().lstrip("\ufeff") for cell in rows[0]]
@@ -486,7 +497,7 @@ def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
         else pl.lit(None, dtype=pl.String)
     )
     group_raw = field(layout.nps_group_column) if layout.nps_group_column is not None else pl.lit(None, dtype=pl.String)
-    keep = [c for c in data.columns if c.startswith("_f") or c in ("source_row", "raw_record")]
+    keep = [c for c in data.columns if c.startswith("_f") or c == "source_row"]
     return data.select(
         *keep, *canonical, attributes.alias("attributes"), excluded.alias("excluded"),
         group.alias("nps_group"), group_raw.alias("nps_group_raw"),

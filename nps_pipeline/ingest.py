@@ -70,11 +70,21 @@ class RawExport:
     timestamp_formats: list[str] = field(default_factory=list)
     timezone: str | None = None
 
+    personal_fields: set[int] = field(default_factory=set)
+
     def raw_record(self, rows: pl.DataFrame) -> pl.Series:
-        """The given rows as they arrived, rebuilt from their fields (done for rejected rows only)."""
+        """The given rows as they arrived, rebuilt from their fields, personal data masked (rejected rows only)."""
         fields = sorted((c for c in rows.columns if c.startswith("_f")), key=lambda c: int(c[2:]))
         return rows.select(
-            pl.concat_str([_csv_quote(pl.col(c), self.delimiter) for c in fields], separator=self.delimiter)
+            pl.concat_str(
+                [
+                    pl.when(pl.col(c).is_not_null()).then(pl.lit("<personal data removed>")).otherwise(pl.lit(""))
+                    if int(c[2:]) in self.personal_fields
+                    else _csv_quote(pl.col(c), self.delimiter)
+                    for c in fields
+                ],
+                separator=self.delimiter,
+            )
         ).to_series()
 
     @property
@@ -351,4 +361,5 @@ def read_export(
         notes=notes,
         timestamp_formats=layout.timestamp_formats,
         timezone=layout.timezone,
+        personal_fields=layout.personal_fields,
     )

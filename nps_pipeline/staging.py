@@ -49,6 +49,7 @@ class FileManifest:
     rows_excluded: int = 0
     excluded_reasons: dict[str, int] = field(default_factory=dict)
     settings_key: str = ""
+    replaced_days: list[str] = field(default_factory=list)  # days the file's previous version covered
 
     @property
     def rejected_share(self) -> float:
@@ -131,6 +132,7 @@ def stage_file(
         start_date=start_date.isoformat(),
         ingested_at=ingested_at,
         settings_key=settings_key(settings),
+        replaced_days=previous.days if previous is not None else [],
     )
     quarantine_path = layout.staged_quarantine / f"{landed.file_id}.parquet"
     try:

@@ -27,3 +27,8 @@ def test_nightly_schedule_materialises_yesterday():
     requests = list(nightly_schedule.evaluate_tick(context).run_requests)
     assert [r.partition_key for r in requests] == ["2026-11-21"]
     assert nightly_schedule.cron_schedule == "0 2 * * *"
+
+
+def test_the_landing_zone_sensor_and_both_jobs_are_defined():
+    assert defs.resolve_sensor_def("landing_zone_sensor").minimum_interval_seconds == 60
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"daily_nps", "stage_landing_zone"}

@@ -184,3 +184,62 @@ def test_a_re_export_with_an_edited_score_replaces_the_response_and_is_recorded(
     assert (r7["score"], r7["source_file"]) == (10, "q/second_export.csv")
     changed = pipeline.table("duplicates").filter(pl.col("score_changed"))
     assert changed.select("response_id", "score", "kept_score").rows() == [("qualtrics:R_7ggg", 8, 10)]
+
+
+def _records(name: str) -> list[list[str]]:
+    import csv
+
+    text = (FIXTURES / name).read_text(encoding="utf-8-sig")
+    delimiter = "\t" if name.endswith(".tsv") else ","
+    return [row for row in csv.reader(text.splitlines(keepends=True), delimiter=delimiter) if row]
+
+
+def _as_tsv(name: str, target: Path) -> Path:
+    import csv
+
+    path = target.with_suffix(".tsv")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter="\t", lineterminator="\r\n").writerows(_records(name))
+    return path
+
+
+def _as_xlsx(name: str, target: Path) -> Path:
+    workbook = openpyxl.Workbook()
+    for row in _records(name):
+        workbook.active.append([cell if cell != "" else None for cell in row])
+    path = target.with_suffix(".xlsx")
+    workbook.save(path)
+    return path
+
+
+def _as_encoding(encoding: str):
+    def convert(name: str, target: Path) -> Path:
+        path = target.with_suffix(".csv")
+        path.write_bytes((FIXTURES / name).read_text(encoding="utf-8-sig").encode(encoding))
+        return path
+
+    return convert
+
+
+CSV_FIXTURES = [n for n in HAND_COMPUTED if n.endswith(".csv")]
+
+
+@pytest.mark.parametrize("name", CSV_FIXTURES)
+@pytest.mark.parametrize(
+    "convert", [_as_tsv, _as_xlsx, _as_encoding("utf-16"), _as_encoding("cp1252")], ids=["tsv", "xlsx", "utf16", "cp1252"]
+)
+def test_every_layout_reads_the_same_from_tsv_xlsx_utf16_and_windows_1252(tmp_path, name, convert):
+    pipeline = Pipeline(tmp_path, max_rejected_share=0.5)
+    target = pipeline.landing / Path(name).parent / "converted"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    convert(name, target)
+    shutil.copy(FIXTURES / "nps_sources.toml", pipeline.landing / "nps_sources.toml")
+    assert pipeline.run("2024-03-01", "2024-03-02").success
+    assert daily(pipeline) == HAND_COMPUTED[name]
+
+
+def test_quarantined_vendor_rows_carry_no_personal_data(tmp_path):
+    pipeline = run_fixture(tmp_path, "qualtrics/nps_current.csv")
+    raw = pipeline.table("quarantine")["raw_record"].to_list()
+    assert len(raw) == 1 and "1.2.3.6" not in raw[0] and "<personal data removed>" in raw[0]
+    assert "R_6fff" in raw[0]
