@@ -432,7 +432,7 @@ def _detect_layout(rows: list[list[str]], settings: SourceSettings) -> Layout:
         return _qualtrics_legacy(rows, settings)
     if {"respondent_id", "collector_id"} <= names:
         return _surveymonkey(rows, settings)
-    if "#" in first and ({"submit_date_utc", "network_id"} & names):
+    if "#" in first and ({"submit_date_utc", "start_date_utc", "network_id", "submitted_at"} & names):
         return _typeform(rows, settings)
     if fold(first[0]) in GOOGLE_TIMESTAMP:
         return _google_forms(rows, settings)
