@@ -336,7 +336,7 @@ def read_export(
         records = read_delighted_json(landed.path)
     else:
         records, rejected, delimiter, notes = read_delimited(con, landed.path, tmp_dir)
-    head = [[cell or "" for cell in row] for row in records.sort("record").head(4).drop("record", "raw_record", strict=False).rows()]
+    head = [[cell or "" for cell in row] for row in records.head(4).drop("record", "raw_record", strict=False).rows()]
     try:
         layout = detect_layout(head, settings)
     except LayoutProblem as problem:
