@@ -122,7 +122,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start = end - dt.timedelta(days=args.days - 1)
     demo_dir = settings.landing_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)
-    files = write_landing_zone(demo_dir, responses=args.responses, days=args.days, end_date=end, seed=args.seed)
+    files = write_landing_zone(
+        demo_dir, responses=args.responses, days=args.days, end_date=end, seed=args.seed, vendor_exports=600
+    )
+    sources = settings.landing_dir / "nps_sources.toml"
+    if not sources.exists():
+        sources.write_text('[[source]]\npath = "demo/surveymonkey/*"\ntimezone = "America/New_York"\n', encoding="utf-8")
     print(f"wrote {len(files)} sample export files under {demo_dir}")
     ok = run_range(start, end)
     if (settings.warehouse_dir / "nps.duckdb").exists():

@@ -9,6 +9,7 @@ a few percent of bad rows. Everything is vectorised, so millions of rows are qui
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,7 @@ def write_landing_zone(
     seed: int = 7,
     bad_share: float = 0.03,
     reexports: bool = True,
+    vendor_exports: int = 0,
 ) -> list[Path]:
     """Write weekly exports (by arrival) and monthly re-exports under ``landing_dir``; returns the files."""
     start = end_date - dt.timedelta(days=days - 1)
@@ -191,4 +193,81 @@ def write_landing_zone(
             path.parent.mkdir(parents=True, exist_ok=True)
             subset.drop("arrived_at", "week", "month").write_csv(path)
             written.append(path)
+    if vendor_exports:
+        written += write_vendor_exports(landing_dir, responses=vendor_exports, start=start, days=days, seed=seed + 50)
     return written
+
+
+QUALTRICS_TAGS = [
+    "StartDate", "EndDate", "Status", "IPAddress", "Progress", "Duration (in seconds)", "Finished", "RecordedDate",
+    "ResponseId", "RecipientEmail", "ExternalReference", "LocationLatitude", "LocationLongitude",
+    "DistributionChannel", "UserLanguage", "Q_Recommend", "Q_Recommend_NPS_GROUP", "Q_Why", "tier",
+]
+QUALTRICS_IMPORT_IDS = [
+    "startDate", "endDate", "status", "ipAddress", "progress", "duration", "finished", "recordedDate", "_recordId",
+    "recipientEmail", "externalDataReference", "locationLatitude", "locationLongitude", "distributionChannel",
+    "userLanguage", "QID7", "QID7_NPS_GROUP", "QID8_TEXT", "tier",
+]
+
+
+def _positional(frame: pl.DataFrame, *columns) -> pl.DataFrame:
+    """Select columns by position (an export may repeat a source column)."""
+    return frame.select([(pl.col(c) if isinstance(c, str) else c).alias(f"c{i}") for i, c in enumerate(columns)])
+
+
+def _csv_line(cells: list[str]) -> str:
+    return ",".join('"' + c.replace('"', '""') + '"' if any(x in c for x in ',"\n') else c for c in cells)
+
+
+def write_vendor_exports(landing_dir: Path, *, responses: int, start: dt.date, days: int, seed: int) -> list[Path]:
+    """A Qualtrics export (Denver time, previews and spam among it) and a SurveyMonkey one (New York time)."""
+    landing_dir = Path(landing_dir)
+    base = generate_responses(responses, start=start, days=days, seed=seed, bad_share=0.0).with_columns(
+        local=pl.col("submitted_at").str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S")
+    )
+    half = responses // 2
+    qualtrics = base.head(half).with_columns(
+        status=pl.when(pl.int_range(pl.len()) % 40 == 0).then(pl.lit("1")).when(pl.int_range(pl.len()) % 55 == 0)
+        .then(pl.lit("8")).otherwise(pl.lit("0")),
+        finished=pl.when(pl.int_range(pl.len()) % 33 == 0).then(pl.lit("0")).otherwise(pl.lit("1")),
+        group=pl.when(pl.col("score").cast(pl.Int64) >= 9).then(pl.lit("3")).when(pl.col("score").cast(pl.Int64) >= 7)
+        .then(pl.lit("2")).otherwise(pl.lit("1")),
+        when=pl.col("local").dt.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    body = _positional(
+        qualtrics,
+        "when", "when", "status", "ip_address", pl.lit("100"), pl.lit("42"), "finished", "when",
+        pl.col("response_id").str.replace("R_", "R_q"), "email", "respondent_id", pl.lit("47.1"), pl.lit("7.2"),
+        "channel", "language", "score", "group", "comment", "customer_tier",
+    )
+    labels = [t if not t.startswith("Q_") else "" for t in QUALTRICS_TAGS]
+    labels[15:18] = ["How likely are you to recommend us to a friend or colleague?", "Q_Recommend - Group", "Why?"]
+    import_row = [
+        json.dumps({"ImportId": i, **({"timeZone": "America/Denver"} if i in ("startDate", "endDate", "recordedDate") else {})})
+        for i in QUALTRICS_IMPORT_IDS
+    ]
+    q_path = landing_dir / "qualtrics" / "nps_survey_export.csv"
+    q_path.parent.mkdir(parents=True, exist_ok=True)
+    header = "\n".join(_csv_line(row) for row in (QUALTRICS_TAGS, labels, import_row)) + "\n"
+    q_path.write_text(header + body.write_csv(include_header=False), encoding="utf-8")
+
+    monkey = base.tail(responses - half).with_columns(
+        score_label=pl.when(pl.col("score") == "10").then(pl.lit("10 - Extremely likely"))
+        .when(pl.col("score") == "0").then(pl.lit("0 - Not at all likely")).otherwise(pl.col("score")),
+        when=pl.col("local").dt.strftime("%m/%d/%Y %I:%M:%S %p"),
+    )
+    sm_header = [
+        ["Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address", "Email Address", "First Name",
+         "Last Name", "Custom Data 1", "How likely is it that you would recommend Acme to a friend or colleague?",
+         "What is the main reason for your score?", "Which region are you in?"],
+        ["", "", "", "", "", "", "", "", "", "Response", "Open-Ended Response", "Response"],
+    ]
+    sm_body = _positional(
+        monkey,
+        pl.col("response_id").str.replace("R_", "9"), pl.lit("4001"), "when", "when", "ip_address", "email",
+        pl.lit("Sam"), pl.lit("Doe"), "customer_tier", "score_label", "comment", "region",
+    )
+    sm_path = landing_dir / "surveymonkey" / "nps_collector_4001.csv"
+    sm_path.parent.mkdir(parents=True, exist_ok=True)
+    sm_path.write_text("\n".join(_csv_line(r) for r in sm_header) + "\n" + sm_body.write_csv(include_header=False), encoding="utf-8")
+    return [q_path, sm_path]
