@@ -166,3 +166,18 @@ def test_versions_on_different_days_are_kept_once_whatever_the_range(tmp_path):
 
 def snapshot_of(pipeline):
     return {t: pipeline.table(t, ORDER[t]).drop("ingested_at", strict=False).rows() for t in ("responses", "duplicates", "nps_daily")}
+
+
+def test_the_sample_generator_is_seeded_and_its_vendor_exports_run(tmp_path):
+    first = write_landing_zone(tmp_path / "a", responses=400, days=10, end_date=dt.date(2024, 3, 10), seed=5, vendor_exports=60)
+    second = write_landing_zone(tmp_path / "b", responses=400, days=10, end_date=dt.date(2024, 3, 10), seed=5, vendor_exports=60)
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+    pipeline = Pipeline(tmp_path / "run", max_rejected_share=0.2)
+    write_landing_zone(pipeline.landing, responses=400, days=10, end_date=dt.date(2024, 3, 10), seed=5, vendor_exports=60)
+    assert pipeline.run("2024-03-01", "2024-03-10").success
+    files = pipeline.table("ingest_files")
+    assert set(files["source_format"]) == {"generic", "qualtrics", "surveymonkey"}
+    assert (files["rows_read"] == files["rows_valid"] + files["rows_duplicate"] + files["rows_quarantined"]).all()
+    qualtrics = files.filter(pl.col("source_format") == "qualtrics").row(0, named=True)
+    assert qualtrics["rows_excluded"] > 0 and qualtrics["rows_in_file"] == 30
