@@ -194,6 +194,29 @@ def _qualtrics_import_ids(row: list[str]) -> list[dict]:
     return parsed
 
 
+def _layout(
+    source_format: str,
+    header_rows: int,
+    columns: dict[str, int | None],
+    names: list[str],
+    settings: SourceSettings,
+    default_formats: list[str],
+    not_attributes: set[int | None] = frozenset(),
+    **details,
+) -> Layout:
+    """A layout from the columns found (None: not in this export); every other column is an attribute."""
+    found = {k: v for k, v in columns.items() if v is not None}
+    used = set(found.values()) | {p for p in not_attributes if p is not None}
+    return Layout(
+        source_format=source_format,
+        header_rows=header_rows,
+        columns=found,
+        attributes=_attribute_columns(names, used),
+        timestamp_formats=[settings.date_format] if settings.date_format else default_formats,
+        **{"timezone": settings.timezone, **details},
+    )
+
+
 def _qualtrics(rows: list[list[str]], settings: SourceSettings) -> Layout:
     tags, labels, import_rows = rows[0], rows[1], _qualtrics_import_ids(rows[2])
     import_ids = [str(i.get("ImportId", "")) for i in import_rows]
@@ -226,23 +249,14 @@ def _qualtrics(rows: list[list[str]], settings: SourceSettings) -> Layout:
             (p for p, i in enumerate(import_ids) if re.fullmatch(r"QID\d+_TEXT", i) and p > nps), None
         )
     columns["comment"] = comment
-    columns = {k: v for k, v in columns.items() if v is not None}
     date_column = columns.get("submitted_at")
     timezone = settings.timezone or (import_rows[date_column].get("timeZone") if date_column is not None else None)
     status, finished = by_id.get("status", _find(tags, "status")), by_id.get("finished", _find(tags, "finished"))
-    used = set(columns.values()) | {p for p in (group, status, finished) if p is not None}
     analytics = {p for p, i in enumerate(import_ids) if re.search(r"(Topics|Sentiment\w*|ParentTopics)$", i)}
-    return Layout(
-        source_format="qualtrics",
-        header_rows=3,
-        columns=columns,
-        attributes=_attribute_columns(tags, used | analytics),
-        id_prefix="qualtrics:",
-        timestamp_formats=[settings.date_format] if settings.date_format else ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
-        timezone=timezone,
-        status_column=status,
-        finished_column=finished,
-        nps_group_column=group,
+    return _layout(
+        "qualtrics", 3, columns, tags, settings, ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
+        {group, status, finished} | analytics,
+        id_prefix="qualtrics:", timezone=timezone, status_column=status, finished_column=finished, nps_group_column=group,
     )
 
 
@@ -265,20 +279,11 @@ def _qualtrics_legacy(rows: list[list[str]], settings: SourceSettings) -> Layout
         "respondent_id": _find(labels, "externaldatareference"),
         "comment": _comment_column(labels, nps, settings, {group} if group is not None else set()),
     }
-    columns = {k: v for k, v in columns.items() if v is not None}
     status, finished = _find(labels, "status"), _find(labels, "finished")
-    used = set(columns.values()) | {p for p in (group, status, finished, _find(labels, "responseset")) if p is not None}
-    return Layout(
-        source_format="qualtrics_legacy",
-        header_rows=2,
-        columns=columns,
-        attributes=_attribute_columns(labels, used),
-        id_prefix="qualtrics:",
-        timestamp_formats=[settings.date_format] if settings.date_format else ["%Y-%m-%d %H:%M:%S"],
-        timezone=settings.timezone,
-        status_column=status,
-        finished_column=finished,
-        nps_group_column=group,
+    return _layout(
+        "qualtrics_legacy", 2, columns, labels, settings, ["%Y-%m-%d %H:%M:%S"],
+        {group, status, finished, _find(labels, "responseset")},
+        id_prefix="qualtrics:", status_column=status, finished_column=finished, nps_group_column=group,
     )
 
 
@@ -302,18 +307,11 @@ def _surveymonkey(rows: list[list[str]], settings: SourceSettings) -> Layout:
         "email": _find(questions, "email_address", "email"),
         "comment": comment,
     }
-    columns = {k: v for k, v in columns.items() if v is not None}
     names = [t if not a or fold(a) in ("response", "open-ended response") else f"{t} {a}" for t, a in zip(titles, answers)]
-    return Layout(
-        source_format="surveymonkey",
-        header_rows=2,
-        columns=columns,
-        attributes=_attribute_columns(names, set(columns.values())),
+    return _layout(
+        "surveymonkey", 2, columns, names, settings,
+        ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M %p"],
         id_prefix="surveymonkey:",
-        timestamp_formats=[settings.date_format]
-        if settings.date_format
-        else ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M %p"],
-        timezone=settings.timezone,
     )
 
 
@@ -329,15 +327,9 @@ def _typeform(rows: list[list[str]], settings: SourceSettings) -> Layout:
         "language": _find(header, "language", "lang", "locale"),
         "channel": _find(header, "channel", "utm_source"),
     }
-    columns = {k: v for k, v in columns.items() if v is not None}
-    return Layout(
-        source_format="typeform",
-        header_rows=1,
-        columns=columns,
-        attributes=_attribute_columns(header, set(columns.values())),
-        id_prefix="typeform:",
-        timestamp_formats=[settings.date_format] if settings.date_format else ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
-        timezone=settings.timezone or "UTC",  # "Submit Date (UTC)"
+    return _layout(
+        "typeform", 1, columns, header, settings, ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
+        id_prefix="typeform:", timezone=settings.timezone or "UTC",  # "Submit Date (UTC)"
     )
 
 
@@ -354,17 +346,10 @@ def _google_forms(rows: list[list[str]], settings: SourceSettings) -> Layout:
         "email": email,
         "comment": _comment_column(header, nps, settings, set()),
     }
-    columns = {k: v for k, v in columns.items() if v is not None}
-    return Layout(
-        source_format="google_forms",
-        header_rows=1,
-        columns=columns,
-        attributes=_attribute_columns(header, set(columns.values())),
+    return _layout(
+        "google_forms", 1, columns, header, settings,
+        ["%m/%d/%Y %H:%M:%S", "%Y/%m/%d %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"],
         id_prefix="google_forms:",
-        timestamp_formats=[settings.date_format]
-        if settings.date_format
-        else ["%m/%d/%Y %H:%M:%S", "%Y/%m/%d %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"],
-        timezone=settings.timezone,
         # Google Forms exports carry no response id: the same answers at the same moment are one response.
         synthesise_id_from=list(range(len(header))),
     )
@@ -382,31 +367,14 @@ def _delighted(rows: list[list[str]], settings: SourceSettings) -> Layout:
         "channel": _find(header, "channel", "delighted_source", "survey_type"),
         "language": _find(header, "locale", "language"),
     }
-    columns = {k: v for k, v in columns.items() if v is not None}
-    return Layout(
-        source_format="delighted",
-        header_rows=1,
-        columns=columns,
-        attributes=_attribute_columns(header, set(columns.values())),
-        id_prefix="delighted:",
-        timestamp_formats=[settings.date_format] if settings.date_format else [],
-        timezone=settings.timezone,
-    )
+    return _layout("delighted", 1, columns, header, settings, [], id_prefix="delighted:")
 
 
 def _generic(rows: list[list[str]], settings: SourceSettings) -> Layout:
     header = rows[0]
     names = [normalise_column_name(h) for h in header]
     columns = {c: names.index(c) for c in CANONICAL_COLUMNS if c in names}
-    return Layout(
-        source_format="generic",
-        header_rows=1,
-        columns=columns,
-        attributes=_attribute_columns(header, set(columns.values())),
-        timestamp_formats=[settings.date_format] if settings.date_format else [],
-        timezone=settings.timezone,
-        labels_in_score=False,
-    )
+    return _layout("generic", 1, columns, header, settings, [], labels_in_score=False)
 
 
 def detect_layout(rows: list[list[str]], settings: SourceSettings = SourceSettings()) -> Layout:
