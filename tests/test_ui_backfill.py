@@ -82,14 +82,19 @@ def test_backfill_launched_from_the_ui_runs_the_range_as_one_run(dagster_dev):
         port,
         "mutation { launchPartitionBackfill(backfillParams: { assetSelection: [%s], "
         'partitionNames: ["2024-03-01", "2024-03-02", "2024-03-03"] }) '
-        "{ __typename ... on PythonError { message } } }" % selection,
+        "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }" % selection,
     )
     assert launched["data"]["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["data"]["launchPartitionBackfill"]["backfillId"]
 
+    # Only the backfill's runs count: the landing-zone sensor may launch its own meanwhile.
     deadline = time.monotonic() + 240
     while True:
         runs = graphql(port, "{ runsOrError { ... on Runs { results { status tags { key value } } } } }")
-        results = runs["data"]["runsOrError"]["results"]
+        results = [
+            r for r in runs["data"]["runsOrError"]["results"]
+            if {"key": "dagster/backfill", "value": backfill_id} in r["tags"]
+        ]
         if results and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in results):
             break
         assert time.monotonic() < deadline, f"backfill did not finish: {results}"
