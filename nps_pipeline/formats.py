@@ -120,6 +120,7 @@ class Layout:
     timezone: str | None = None  # for timestamps without offset; None: the reporting time zone
     status_column: int | None = None
     finished_column: int | None = None
+    partial_column: int | None = None  # Typeform "Response Type": partial responses are not counted
     nps_group_column: int | None = None
     synthesise_id_from: list[int] = field(default_factory=list)  # no id in the export: hash of these
     labels_in_score: bool = True
@@ -327,9 +328,11 @@ def _typeform(rows: list[list[str]], settings: SourceSettings) -> Layout:
         "language": _find(header, "language", "lang", "locale"),
         "channel": _find(header, "channel", "utm_source"),
     }
+    partial = _find(header, "response_type")
     return _layout(
-        "typeform", 1, columns, header, settings, ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
+        "typeform", 1, columns, header, settings, ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"], {partial},
         id_prefix="typeform:", timezone=settings.timezone or "UTC",  # "Submit Date (UTC)"
+        partial_column=partial,
     )
 
 
@@ -451,6 +454,9 @@ def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     if layout.finished_column is not None:
         finished = field(layout.finished_column).str.strip_chars().str.to_lowercase()
         excluded = pl.when(finished.is_in(["0", "false"])).then(pl.lit("unfinished response (Finished = 0)")).otherwise(excluded)
+    if layout.partial_column is not None:
+        response_type = field(layout.partial_column).str.strip_chars().str.to_lowercase()
+        excluded = pl.when(response_type == "partial").then(pl.lit("partial response (Response Type = partial)")).otherwise(excluded)
     if layout.status_column is not None:
         status = field(layout.status_column).str.strip_chars().str.to_lowercase()
         label = status.replace_strict(QUALTRICS_STATUS, default="other", return_dtype=pl.String)

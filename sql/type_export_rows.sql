@@ -10,8 +10,8 @@ WITH trimmed AS (
 typed AS (
     SELECT
         *,
-        CASE WHEN regexp_full_match(score, '[+-]?[0-9]{1,9}(\.0+)?')
-            THEN CAST(regexp_replace(score, '\.0+$', '') AS BIGINT) END AS score_value,
+        CASE WHEN regexp_full_match(score, '[+-]?[0-9]{1,9}([.,]0+)?')
+            THEN CAST(regexp_replace(score, '[.,]0+$', '') AS BIGINT) END AS score_value,
         CASE
             WHEN regexp_full_match(submitted_at, '[0-9]{9,10}(\.[0-9]+)?')
                 THEN to_timestamp(CAST(submitted_at AS DOUBLE))

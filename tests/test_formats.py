@@ -243,3 +243,18 @@ def test_quarantined_vendor_rows_carry_no_personal_data(tmp_path):
     raw = pipeline.table("quarantine")["raw_record"].to_list()
     assert len(raw) == 1 and "1.2.3.6" not in raw[0] and "<personal data removed>" in raw[0]
     assert "R_6fff" in raw[0]
+
+
+def test_typeform_partial_responses_are_excluded_and_counted(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    pipeline.land(
+        "tf.csv",
+        "#,How likely are you to recommend us?,Response Type,Submit Date (UTC),Network ID\n"
+        "p1,10,completed,2024-03-01 10:00:00,n1\np2,0,partial,2024-03-01 11:00:00,n2\n",
+    )
+    assert pipeline.run("2024-03-01").success
+    assert pipeline.table("responses")["response_id"].to_list() == ["typeform:p1"]
+    files = pipeline.table("ingest_files").row(0, named=True)
+    assert (files["rows_in_file"], files["rows_excluded"], files["excluded_reasons"]) == (
+        2, 1, "partial response (Response Type = partial): 1"
+    )

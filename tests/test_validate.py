@@ -68,10 +68,10 @@ def test_day_is_taken_in_the_reporting_time_zone():
 
 def test_offsets_fractions_and_integral_decimals_are_accepted():
     valid, reasons = reasons_for(
-        [ok(submitted_at="2024-03-01T10:00:00.250+05:30"), ok(submitted_at="2024-03-01 10:00:00-0300"), ok(score="10.0")]
+        [ok(submitted_at="2024-03-01T10:00:00.250+05:30"), ok(submitted_at="2024-03-01 10:00:00-0300"), ok(score="10.0"), ok(score="7,0")]
     )
     assert reasons == {}
-    assert valid["score_value"].to_list() == [9, 9, 10]
+    assert valid["score_value"].to_list() == [9, 9, 10, 7]
 
 
 def test_responses_before_the_start_date_are_quarantined():
