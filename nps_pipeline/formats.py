@@ -221,13 +221,17 @@ def _layout(
 def _qualtrics(rows: list[list[str]], settings: SourceSettings) -> Layout:
     tags, labels, import_rows = rows[0], rows[1], _qualtrics_import_ids(rows[2])
     import_ids = [str(i.get("ImportId", "")) for i in import_rows]
-    group = next(
-        (p for p, (t, i) in enumerate(zip(tags, import_ids)) if t.endswith("_NPS_GROUP") or i.endswith("_NPS_GROUP")),
-        None,
-    )
+    groups = [p for p, (t, i) in enumerate(zip(tags, import_ids)) if t.endswith("_NPS_GROUP") or i.endswith("_NPS_GROUP")]
     if settings.nps_column:
         nps = _nps_column(labels, settings, tags)
-    elif group is not None:
+        group = next((g for g in groups if tags[g] == f"{tags[nps]}_NPS_GROUP" or import_ids[g] == f"{import_ids[nps]}_NPS_GROUP"), None)
+    elif len(groups) > 1:
+        raise LayoutProblem(
+            f"cannot decide the NPS column ({len(groups)} NPS questions: "
+            f"{', '.join(tags[g][: -len('_NPS_GROUP')] for g in groups)}); name it as nps_column in nps_sources.toml"
+        )
+    elif groups:
+        group = groups[0]
         stem_tag, stem_id = tags[group][: -len("_NPS_GROUP")], import_ids[group][: -len("_NPS_GROUP")]
         nps = next((p for p, (t, i) in enumerate(zip(tags, import_ids)) if p != group and (t == stem_tag or (stem_id and i == stem_id))), None)
         if nps is None:

@@ -258,3 +258,22 @@ def test_typeform_partial_responses_are_excluded_and_counted(tmp_path):
     assert (files["rows_in_file"], files["rows_excluded"], files["excluded_reasons"]) == (
         2, 1, "partial response (Response Type = partial): 1"
     )
+
+
+def test_two_qualtrics_nps_questions_are_reported_unless_one_is_named(tmp_path):
+    original = (FIXTURES / "qualtrics/nps_current.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    # A second NPS question (tag Support, QID9) beside the first: add its two columns to every record.
+    header = original[0].rstrip("\n") + ",Support,Support_NPS_GROUP\n"
+    labels_end = next(i for i, line in enumerate(original) if line.startswith('"{'))
+    rows = [header, *original[1:labels_end]]
+    rows[-1] = rows[-1].rstrip("\n") + ",Support?,Support - Gruppe\n"
+    rows.append(original[labels_end].rstrip("\n") + ',"{""ImportId"":""QID9""}","{""ImportId"":""QID9_NPS_GROUP""}"\n')
+    rows += [line.rstrip("\n") + ",5,1\n" for line in original[labels_end + 1 :]]
+    path = tmp_path / "two.csv"
+    path.write_text("".join(rows), encoding="utf-8")
+    with pytest.raises(FileProblem, match="cannot decide the NPS column \\(2 NPS questions: Recommend, Support\\)"):
+        read_export(duckdb.connect(), landed(path, tmp_path))
+    from nps_pipeline.formats import SourceSettings
+
+    export = read_export(duckdb.connect(), landed(path, tmp_path), SourceSettings(nps_column="Support"))
+    assert set(export.rows["score"].to_list()) == {"5"}
