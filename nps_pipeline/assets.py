@@ -241,6 +241,23 @@ def _nps_summary(frame: pl.DataFrame) -> dict:
 
 @dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
 @timed
+def nps_score_counts_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Score counts: responses per day, segment and score 0-10, the additive facts every NPS figure sums."""
+    layout = nps.layout
+    days = window_days(context)
+    with nps.writing() as con:
+        written = aggregate.materialise_nps_score_counts_daily(con, layout, days, nps.attribute_dimensions)
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "rows": sum(written.values()),
+            "attribute_dimensions": ", ".join(nps.attribute_dimensions) or "none (set NPS_SEGMENT_ATTRIBUTES)",
+        }
+    )
+
+
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[nps_score_counts_daily], **DAILY)
+@timed
 def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Daily NPS: one row per day of the range with counts, NPS and adjusted-Wald 95 % bounds."""
     layout = nps.layout
@@ -262,10 +279,10 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[nps_score_counts_daily], **DAILY)
 @timed
 def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """Daily NPS by segment: channel, region, product, touchpoint, customer tier and language."""
+    """Daily NPS by segment: channel, region, product, touchpoint, customer tier, language and chosen attributes."""
     layout = nps.layout
     days = window_days(context)
     with nps.writing() as con:
@@ -356,7 +373,7 @@ def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) ->
 @dg.asset(
     group_name="serve",
     kinds={"duckdb"},
-    deps=[responses, nps_daily, nps_daily_segment, detractor_followups, quarantine, ingest_files],
+    deps=[responses, nps_score_counts_daily, nps_daily, nps_daily_segment, detractor_followups, quarantine, ingest_files],
     **DAILY,
 )
 @timed
@@ -375,6 +392,7 @@ daily_assets = [
     landing_files,
     validated_responses,
     responses,
+    nps_score_counts_daily,
     nps_daily,
     nps_daily_segment,
     detractor_followups,

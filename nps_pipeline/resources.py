@@ -25,6 +25,7 @@ class NpsPipelineResource(dg.ConfigurableResource):
     followup_sla_hours: str = "P1:24,P2:48,P3:120"
     high_value_tiers: str = "enterprise,platinum,gold,premium,vip"
     duckdb_memory_limit: str = "1GB"
+    segment_attributes: str = ""
     pseudonym_key: str | None = None
 
     @classmethod
@@ -38,6 +39,7 @@ class NpsPipelineResource(dg.ConfigurableResource):
             followup_sla_hours=",".join(f"{p}:{h}" for p, h in settings.sla_hours.items()),
             high_value_tiers=",".join(settings.high_value_tiers),
             duckdb_memory_limit=settings.duckdb_memory_limit,
+            segment_attributes=",".join(settings.segment_attributes),
         )
         values.update(overrides)
         return cls(**values)
@@ -64,6 +66,10 @@ class NpsPipelineResource(dg.ConfigurableResource):
     @property
     def sla_hours(self) -> dict[str, int]:
         return parse_sla_hours(self.followup_sla_hours)
+
+    @property
+    def attribute_dimensions(self) -> list[str]:
+        return [a.strip() for a in self.segment_attributes.split(",") if a.strip()]
 
     @property
     def tiers(self) -> tuple[str, ...]:

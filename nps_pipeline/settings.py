@@ -40,6 +40,7 @@ class Settings:
     sla_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
     high_value_tiers: tuple[str, ...] = DEFAULT_HIGH_VALUE_TIERS
     duckdb_memory_limit: str = "1GB"
+    segment_attributes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # raises for an unknown IANA name
@@ -64,4 +65,7 @@ class Settings:
                 else DEFAULT_HIGH_VALUE_TIERS
             ),
             duckdb_memory_limit=env.get("NPS_DUCKDB_MEMORY_LIMIT", "1GB"),
+            segment_attributes=tuple(
+                a.strip() for a in env.get("NPS_SEGMENT_ATTRIBUTES", "").split(",") if a.strip()
+            ),
         )

@@ -16,7 +16,7 @@ import duckdb
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 # Tables published with one Parquet file per day; the rest are one file each.
-DAILY_TABLES = ("responses", "duplicates", "nps_daily", "nps_daily_segment", "detractor_followups")
+DAILY_TABLES = ("responses", "duplicates", "nps_score_counts_daily", "nps_daily", "nps_daily_segment", "detractor_followups")
 SINGLE_FILE_TABLES = ("quarantine", "ingest_files")
 SCHEMA_FILE = "_schema.parquet"
 

@@ -1,4 +1,4 @@
--- Select one NPS row per day of the window [start, end), days without responses included.
+-- Select one NPS row per day of the window [start, end) from the score counts, days without responses included.
 WITH days AS (
     SELECT CAST(day AS DATE) AS response_date
     FROM generate_series(CAST($start AS DATE), CAST($end AS DATE) - 1, INTERVAL 1 DAY) AS t(day)
@@ -6,11 +6,12 @@ WITH days AS (
 counts AS (
     SELECT
         response_date,
-        count(*) AS responses,
-        count(*) FILTER (WHERE category = 'promoter') AS promoters,
-        count(*) FILTER (WHERE category = 'passive') AS passives,
-        count(*) FILTER (WHERE category = 'detractor') AS detractors
+        sum(responses) AS responses,
+        sum(responses) FILTER (WHERE score >= 9) AS promoters,
+        sum(responses) FILTER (WHERE score BETWEEN 7 AND 8) AS passives,
+        sum(responses) FILTER (WHERE score <= 6) AS detractors
     FROM read_parquet($files, union_by_name = true)
+    WHERE dimension = 'overall'
     GROUP BY response_date
 )
 SELECT
@@ -19,9 +20,9 @@ SELECT
     coalesce(promoters, 0)::BIGINT AS promoters,
     coalesce(passives, 0)::BIGINT AS passives,
     coalesce(detractors, 0)::BIGINT AS detractors,
-    nps_score(promoters, detractors, responses) AS nps,
-    nps_adjusted_wald_bound(promoters, detractors, responses, -1) AS nps_ci_low,
-    nps_adjusted_wald_bound(promoters, detractors, responses, 1) AS nps_ci_high
+    nps_score(coalesce(promoters, 0), coalesce(detractors, 0), coalesce(responses, 0)) AS nps,
+    nps_adjusted_wald_bound(coalesce(promoters, 0), coalesce(detractors, 0), coalesce(responses, 0), -1) AS nps_ci_low,
+    nps_adjusted_wald_bound(coalesce(promoters, 0), coalesce(detractors, 0), coalesce(responses, 0), 1) AS nps_ci_high
 FROM days
 LEFT JOIN counts USING (response_date)
 ORDER BY days.response_date

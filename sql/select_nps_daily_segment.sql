@@ -1,23 +1,15 @@
--- Select the daily NPS of every segment value of every segment dimension that has responses in the given files.
-WITH segmented AS (
-    UNPIVOT (
-        SELECT response_date, category, channel, region, product, touchpoint, customer_tier, language
-        FROM read_parquet($files, union_by_name = true)
-    )
-    ON channel, region, product, touchpoint, customer_tier, language
-    INTO NAME dimension VALUE segment
-),
-counts AS (
+-- Select the daily NPS of every segment of every dimension with responses, from the score counts.
+WITH counts AS (
     SELECT
         response_date,
         dimension,
         segment,
-        count(*) AS responses,
-        count(*) FILTER (WHERE category = 'promoter') AS promoters,
-        count(*) FILTER (WHERE category = 'passive') AS passives,
-        count(*) FILTER (WHERE category = 'detractor') AS detractors
-    FROM segmented
-    WHERE segment IS NOT NULL AND segment <> ''
+        sum(responses) AS responses,
+        coalesce(sum(responses) FILTER (WHERE score >= 9), 0) AS promoters,
+        coalesce(sum(responses) FILTER (WHERE score BETWEEN 7 AND 8), 0) AS passives,
+        coalesce(sum(responses) FILTER (WHERE score <= 6), 0) AS detractors
+    FROM read_parquet($files, union_by_name = true)
+    WHERE dimension <> 'overall'
     GROUP BY response_date, dimension, segment
 )
 SELECT

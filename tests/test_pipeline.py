@@ -51,9 +51,10 @@ def demo_run(tmp_path_factory):
     return pipeline
 
 
-TABLES = ("responses", "nps_daily", "nps_daily_segment", "detractor_followups", "quarantine", "ingest_files", "duplicates")
+TABLES = ("responses", "nps_score_counts_daily", "nps_daily", "nps_daily_segment", "detractor_followups", "quarantine", "ingest_files", "duplicates")
 ORDER = {
     "responses": "response_id",
+    "nps_score_counts_daily": "response_date, dimension, segment, score",
     "nps_daily": "response_date",
     "nps_daily_segment": "response_date, dimension, segment",
     "detractor_followups": "response_id",
@@ -181,3 +182,37 @@ def test_the_sample_generator_is_seeded_and_its_vendor_exports_run(tmp_path):
     assert (files["rows_read"] == files["rows_valid"] + files["rows_duplicate"] + files["rows_quarantined"]).all()
     qualtrics = files.filter(pl.col("source_format") == "qualtrics").row(0, named=True)
     assert qualtrics["rows_excluded"] > 0 and qualtrics["rows_in_file"] == 30
+
+
+def test_score_counts_are_additive_facts(demo_run):
+    """A window's NPS from summed daily counts equals the NPS computed on its responses directly."""
+    counts = demo_run.table("nps_score_counts_daily")
+    responses = demo_run.table("responses")
+    overall = counts.filter(pl.col("dimension") == "overall")
+    assert int(overall["responses"].sum()) == responses.height
+    by_score = dict(overall.group_by("score").agg(pl.col("responses").sum()).iter_rows())
+    assert by_score == dict(responses.group_by("score").len().iter_rows())
+    for dimension in ("channel", "region", "customer_tier"):
+        window = counts.filter(pl.col("dimension") == dimension).group_by("segment").agg(
+            ((pl.col("responses") * (pl.col("score") >= 9)).sum() - (pl.col("responses") * (pl.col("score") <= 6)).sum())
+            .cast(pl.Float64).truediv(pl.col("responses").sum()).mul(100).alias("nps")
+        )
+        direct = responses.filter(pl.col(dimension).is_not_null()).group_by(pl.col(dimension).alias("segment")).agg(
+            ((pl.col("score") >= 9).cast(pl.Int64).sum() - (pl.col("score") <= 6).cast(pl.Int64).sum())
+            .cast(pl.Float64).truediv(pl.len()).mul(100).alias("nps")
+        )
+        assert window.sort("segment").equals(direct.sort("segment")), dimension
+
+
+def test_attribute_dimensions_from_configuration(tmp_path):
+    pipeline = Pipeline(tmp_path, segment_attributes="plan")
+    pipeline.land(
+        "a.csv",
+        HEADER + ",plan\n"
+        "p1,2024-03-01T10:00:00Z,10,,c1,,web,,,,,,pro\n"
+        "p2,2024-03-01T11:00:00Z,0,,c2,,web,,,,,,pro\n"
+        "p3,2024-03-01T12:00:00Z,9,,c3,,web,,,,,,basic\n",
+    )
+    assert pipeline.run("2024-03-01").success
+    segment = pipeline.table("nps_daily_segment", "segment").filter(pl.col("dimension") == "attribute:plan")
+    assert segment.select("segment", "responses", "nps").rows() == [("basic", 1, 100.0), ("pro", 2, 0.0)]

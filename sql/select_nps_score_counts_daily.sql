@@ -1,0 +1,25 @@
+-- Select the additive facts: responses per day x dimension x segment x score (0-10); 'overall'/'all' is every response, attribute dimensions come from $attribute_names.
+WITH base AS (
+    SELECT response_date, score, channel, region, product, touchpoint, customer_tier, language, attributes
+    FROM read_parquet($files, union_by_name = true)
+),
+by_dimension AS (
+    SELECT response_date, score, 'overall' AS dimension, 'all' AS segment
+    FROM base
+    UNION ALL
+    SELECT response_date, score, dimension, segment
+    FROM (
+        UNPIVOT (SELECT response_date, score, channel, region, product, touchpoint, customer_tier, language FROM base)
+        ON channel, region, product, touchpoint, customer_tier, language
+        INTO NAME dimension VALUE segment
+    )
+    UNION ALL
+    SELECT response_date, score, 'attribute:' || name AS dimension,
+        json_extract_string(attributes, '$."' || replace(name, '"', '\"') || '"') AS segment
+    FROM base, unnest($attribute_names) AS wanted(name)
+)
+SELECT response_date, dimension, segment, score::TINYINT AS score, count(*)::BIGINT AS responses
+FROM by_dimension
+WHERE segment IS NOT NULL AND segment <> ''
+GROUP BY ALL
+ORDER BY ALL
