@@ -21,9 +21,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nps_pipeline.formats import (  # noqa: F401 - re-exported for the stages that name columns
-    CANONICAL_COLUMNS,
-    REQUIRED_COLUMNS,
+from nps_pipeline.formats import (
     LayoutProblem,
     SourceSettings,
     apply_layout,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from dataclasses import asdict
 
 import duckdb
 import polars as pl

@@ -13,15 +13,13 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from nps_pipeline.formats import SourceSettings, settings_for
-from nps_pipeline.ingest import CANONICAL_COLUMNS, FileProblem, LandedFile, read_export
+from nps_pipeline.formats import CANONICAL_COLUMNS, SourceSettings, settings_for
+from nps_pipeline.ingest import FileProblem, LandedFile, read_export
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
 from nps_pipeline.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
 

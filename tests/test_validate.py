@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 
 from nps_pipeline.classify import with_category
-from nps_pipeline.ingest import CANONICAL_COLUMNS
+from nps_pipeline.formats import CANONICAL_COLUMNS
 from nps_pipeline.validate import validate_rows
 
 
