@@ -11,7 +11,6 @@ import codecs
 import csv
 import hashlib
 import io
-import json
 import re
 import tempfile
 import uuid
@@ -282,14 +281,14 @@ def read_xlsx(path: Path) -> pl.DataFrame:
 
 def read_delighted_json(path: Path) -> pl.DataFrame:
     """Delighted API response records (JSON Lines, or a JSON array) as text records with a header row."""
-    text = path.read_text(encoding="utf-8-sig")
+    with open(path, "rb") as handle:
+        is_array = handle.read(HEAD_BYTES).lstrip(codecs.BOM_UTF8).lstrip().startswith(b"[")
     try:
-        items = json.loads(text) if text.lstrip().startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as error:
-        raise FileProblem(f"not valid JSON on line {error.lineno}: {error.msg}") from None
-    if not items or not all(isinstance(i, dict) and "score" in i and "id" in i for i in items):
+        frame = pl.read_json(path) if is_array else pl.read_ndjson(path, infer_schema_length=None)
+    except Exception as error:  # noqa: BLE001 - a broken JSON file is this file's problem, said plainly
+        raise FileProblem(f"not valid JSON ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+    if frame.is_empty() or not {"id", "score"} <= set(frame.columns):
         raise FileProblem("JSON records are not Delighted survey responses (each needs id and score)")
-    frame = pl.DataFrame(items, infer_schema_length=None)
     person = frame.get_column("person") if "person" in frame.columns else None
     columns = {
         "response_id": pl.col("id").cast(pl.String),

@@ -277,3 +277,15 @@ def test_two_qualtrics_nps_questions_are_reported_unless_one_is_named(tmp_path):
 
     export = read_export(duckdb.connect(), landed(path, tmp_path), SourceSettings(nps_column="Support"))
     assert set(export.rows["score"].to_list()) == {"5"}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [('{"id": "1", "score": 9\n', "not valid JSON"), ('{"order": 1, "total": 9}\n', "not Delighted survey responses")],
+    ids=["broken", "not-delighted"],
+)
+def test_json_that_is_not_delighted_responses_is_reported(tmp_path, content, message):
+    path = tmp_path / "export.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(FileProblem, match=message):
+        read_export(duckdb.connect(), landed(path, tmp_path))
