@@ -58,7 +58,6 @@ class RawExport:
     """An export's rows as text, mapped to canonical column names, with their lineage."""
 
     source_format: str
-    header: list[str]
     rows: pl.DataFrame  # source_row, fields (_f0, _f1, ...), canonical text columns, attributes, nps_group
     rejected: pl.DataFrame  # source_row, reasons, raw_record: rows with a structural fault
     excluded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"source_row": pl.Int64, "excluded": pl.String}))
@@ -66,7 +65,6 @@ class RawExport:
     notes: list[str] = field(default_factory=list)
     timestamp_formats: list[str] = field(default_factory=list)
     timezone: str | None = None
-
     personal_fields: set[int] = field(default_factory=set)
 
     def raw_record(self, rows: pl.DataFrame) -> pl.Series:
@@ -192,7 +190,6 @@ def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame
     lines = text.splitlines(keepends=True)
     good: list[list[str | None]] = []
     good_records: list[int] = []
-    good_raw: list[str] = []
     bad_records: list[int] = []
     bad_reasons: list[str] = []
     bad_raw: list[str] = []
@@ -216,7 +213,6 @@ def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame
                     continue
                 good.append([value if value != "" else None for value in record])
                 good_records.append(record_number)
-                good_raw.append(raw)
             line_index = len(lines)
         except csv.Error as error:
             record_number += 1
@@ -226,9 +222,7 @@ def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame
             bad_raw.append(lines[broken_line].rstrip("\r\n"))
             line_index = broken_line + 1
     schema = {f"_f{i}": pl.String for i in range(width)}
-    rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(
-        record=pl.Series(good_records, dtype=pl.Int64), raw_record=pl.Series(good_raw, dtype=pl.String)
-    )
+    rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(record=pl.Series(good_records, dtype=pl.Int64))
     rejected = pl.DataFrame(
         {"record": bad_records, "reasons": bad_reasons, "raw_record": bad_raw},
         schema={"record": pl.Int64, "reasons": pl.String, "raw_record": pl.String},
@@ -333,7 +327,7 @@ def read_export(
         records = read_delighted_json(landed.path)
     else:
         records, rejected, delimiter, notes = read_delimited(con, landed.path, tmp_dir)
-    head = [[cell or "" for cell in row] for row in records.head(4).drop("record", "raw_record", strict=False).rows()]
+    head = [[cell or "" for cell in row] for row in records.head(4).drop("record").rows()]
     try:
         layout = detect_layout(head, settings)
     except LayoutProblem as problem:
@@ -350,7 +344,6 @@ def read_export(
     rows = rows.filter(pl.col("excluded").is_null()).drop("excluded")
     return RawExport(
         source_format=layout.source_format,
-        header=head[0],
         rows=rows,
         rejected=rejected,
         excluded=excluded,

@@ -8,6 +8,7 @@ and the pipeline never opens the file a reader holds.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import uuid
 
@@ -17,7 +18,14 @@ import polars as pl
 from nps_pipeline.staging import FileManifest
 from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, sql, write_relation_file
 
-QUARANTINE_COLUMNS = ("source_file", "source_row", "reasons", "raw_record", "source_format", "ingested_at")
+QUARANTINE_SCHEMA = {
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+    "reasons": pl.String,
+    "raw_record": pl.String,
+    "source_format": pl.String,
+    "ingested_at": pl.Datetime("us", "UTC"),
+}
 INGEST_FILES_SCHEMA = {
     "source_file": pl.String,
     "source_format": pl.String,
@@ -47,17 +55,7 @@ def materialise_quarantine(con: duckdb.DuckDBPyConnection, layout: WarehouseLayo
     if files:
         relation = con.sql(sql("select_quarantine"), params={"files": files})
     else:
-        empty = pl.DataFrame(
-            schema={
-                "source_file": pl.String,
-                "source_row": pl.Int64,
-                "reasons": pl.String,
-                "raw_record": pl.String,
-                "source_format": pl.String,
-                "ingested_at": pl.Datetime("us", "UTC"),
-            }
-        )
-        relation = con.from_arrow(empty.to_arrow())
+        relation = con.from_arrow(pl.DataFrame(schema=QUARANTINE_SCHEMA).to_arrow())
     return write_relation_file(relation, layout.table_file("quarantine"), layout.tmp)
 
 
@@ -71,38 +69,24 @@ def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
             "rows_read": m.rows_read,
             "rows_staged": m.rows_staged,
             "rows_quarantined": m.rows_quarantined,
-            "ingested_at": m.ingested_at,
+            "ingested_at": dt.datetime.fromisoformat(m.ingested_at),
             "status": m.status,
             "problem": m.problem,
             "rejected_share": round(m.rejected_share, 6),
             "rows_excluded": m.rows_excluded,
             "rows_in_file": m.rows_read + m.rows_excluded,
             "excluded_reasons": "; ".join(f"{reason}: {n}" for reason, n in m.excluded_reasons.items()) or None,
-            "first_response_date": min(m.days) if m.days else None,
-            "last_response_date": max(m.days) if m.days else None,
+            "first_response_date": dt.date.fromisoformat(min(m.days)) if m.days else None,
+            "last_response_date": dt.date.fromisoformat(max(m.days)) if m.days else None,
         }
         for m in manifests.values()
     ]
-    base = pl.DataFrame(
-        rows,
-        schema={
-            "source_file": pl.String, "source_format": pl.String, "rows_read": pl.Int64, "rows_staged": pl.Int64,
-            "rows_quarantined": pl.Int64, "ingested_at": pl.String, "status": pl.String, "problem": pl.String,
-            "rejected_share": pl.Float64,
-    "rows_excluded": pl.Int64,
-    "rows_in_file": pl.Int64,
-    "excluded_reasons": pl.String, "first_response_date": pl.String, "last_response_date": pl.String,
-        },
-    )
+    from_manifests = {k: t for k, t in INGEST_FILES_SCHEMA.items() if k not in ("rows_valid", "rows_duplicate")}
     frame = (
-        base.join(duplicates, on="source_file", how="left")
+        pl.DataFrame(rows, schema={**from_manifests, "rows_staged": pl.Int64})
+        .join(duplicates, on="source_file", how="left")
         .with_columns(pl.col("rows_duplicate").fill_null(0))
-        .with_columns(
-            (pl.col("rows_staged") - pl.col("rows_duplicate")).alias("rows_valid"),
-            pl.col("ingested_at").str.to_datetime(time_zone="UTC", time_unit="us"),
-            pl.col("first_response_date").str.to_date(),
-            pl.col("last_response_date").str.to_date(),
-        )
+        .with_columns((pl.col("rows_staged") - pl.col("rows_duplicate")).alias("rows_valid"))
         .select(list(INGEST_FILES_SCHEMA))
         .cast(INGEST_FILES_SCHEMA)
         .sort("source_file")

@@ -151,7 +151,7 @@ def stage_file(
         return manifest
 
     valid, quarantined = validate_rows(
-        raw.rows, timezone, start_date, con, raw.raw_record, raw.timestamp_formats, raw.timezone
+        raw.rows, timezone, start_date, raw.raw_record, con, raw.timestamp_formats, raw.timezone
     )
     quarantined = (
         pl.concat([raw.rejected.cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
@@ -196,9 +196,9 @@ def ensure_staged_schema(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout
     """Write the row-less file that gives every read of the staging store its columns."""
     layout.ensure()
     empty = pl.DataFrame(
-        schema={"source_row": pl.Int64, "raw_record": pl.String, **{c: pl.String for c in CANONICAL_COLUMNS}, "attributes": pl.String}
+        schema={"source_row": pl.Int64, **{c: pl.String for c in CANONICAL_COLUMNS}, "attributes": pl.String}
     )
-    valid, _ = validate_rows(empty, "UTC", dt.date(1970, 1, 1), con)
+    valid, _ = validate_rows(empty, "UTC", dt.date(1970, 1, 1), lambda rows: rows["source_row"].cast(pl.String), con)
     staged = to_staged_rows(valid, source_file="", source_format="", file_order=0)
     tmp = layout.tmp / f"staged-schema-{os.getpid()}.parquet"
     staged.write_parquet(tmp)

@@ -134,7 +134,7 @@ def write_relation_file(relation: duckdb.DuckDBPyRelation, target: Path, tmp_roo
 
 
 def replace_days(
-    relation: duckdb.DuckDBPyRelation | None,
+    relation: duckdb.DuckDBPyRelation,
     layout: WarehouseLayout,
     table: str,
     days: list[dt.date],
@@ -142,16 +142,10 @@ def replace_days(
     """Replace each day of ``table`` by the relation's rows for that day (``response_date``).
 
     Each day file is swapped in with one ``os.replace``: a reader sees the old day or the new one.
-    A day without rows loses its file; ``relation`` None means no day has rows. Returns the row
-    count written per day.
+    A day without rows loses its file. Returns the row count written per day.
     """
     table_dir = layout.table_dir(table)
     table_dir.mkdir(parents=True, exist_ok=True)
-    if relation is None:
-        for day in days:
-            with contextlib.suppress(FileNotFoundError):
-                layout.day_file(table, day).unlink()
-        return {day: 0 for day in days}
     write_relation_file(relation.limit(0), table_dir / SCHEMA_FILE, layout.tmp)
 
     tmp_dir = layout.new_tmp_dir()

@@ -128,15 +128,14 @@ def validate_rows(
     rows: pl.DataFrame,
     timezone: str,
     start_date: dt.date,
+    raw_record: Callable[[pl.DataFrame], pl.Series],
     con: duckdb.DuckDBPyConnection | None = None,
-    raw_record: Callable[[pl.DataFrame], pl.Series] | None = None,
     timestamp_formats: list[str] | None = None,
     source_timezone: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split text rows into (valid typed rows, quarantined rows with every failed rule as reasons).
 
-    ``raw_record`` rebuilds the row as it arrived, for quarantined rows only, when ``rows`` has
-    no ``raw_record`` column.
+    ``raw_record`` rebuilds the rows as they arrived; it runs on quarantined rows only.
     """
     typed = type_rows(rows, timezone, con, timestamp_formats, source_timezone)
     schema = response_schema(start_date)
@@ -175,9 +174,11 @@ def validate_rows(
     )
     flagged = indexed.join(reasons, on="index", how="left")
     quarantined = flagged.filter(pl.col("reasons").is_not_null())
-    if "raw_record" not in quarantined.columns:
-        quarantined = quarantined.with_columns(raw_record=raw_record(quarantined))
-    quarantined = quarantined.select("source_row", "reasons", "raw_record").sort("source_row")
+    quarantined = (
+        quarantined.with_columns(raw_record=raw_record(quarantined))
+        .select("source_row", "reasons", "raw_record")
+        .sort("source_row")
+    )
     valid = flagged.filter(pl.col("reasons").is_null()).drop("index", "reasons")
     return valid, quarantined
 

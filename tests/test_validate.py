@@ -15,13 +15,17 @@ def raw(rows: list[dict]) -> pl.DataFrame:
     )
     return frame.with_columns(
         source_row=pl.int_range(1, frame.height + 1, dtype=pl.Int64),
-        raw_record=pl.lit("raw"),
         attributes=pl.lit(None, dtype=pl.String),
     )
 
 
+def as_arrived(rows: pl.DataFrame) -> pl.Series:
+    return rows.select(pl.format("row {}", pl.col("source_row"))).to_series()
+
+
 def reasons_for(rows, timezone="UTC", start=dt.date(2024, 1, 1)):
-    valid, quarantined = validate_rows(raw(rows), timezone, start)
+    valid, quarantined = validate_rows(raw(rows), timezone, start, as_arrived)
+    assert quarantined["raw_record"].to_list() == [f"row {n}" for n in quarantined["source_row"]]
     return valid, dict(zip(quarantined["source_row"], quarantined["reasons"]))
 
 
