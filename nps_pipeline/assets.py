@@ -49,6 +49,10 @@ def timed(compute):
     return wrapper
 
 
+def _staged_in_run(nps: NpsPipelineResource, run_id: str):
+    return nps.layout.internal / "runs" / f"{run_id}.json"
+
+
 def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
     window = context.partition_time_window
     return days_in(window.start.date(), window.end.date())
@@ -107,12 +111,6 @@ def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -
     deps=[landing_files],
     check_specs=[
         dg.AssetCheckSpec(
-            "rejected_share_within_threshold",
-            asset="validated_responses",
-            blocking=True,
-            description="Blocks publishing when a file's share of rejected rows passes NPS_MAX_REJECTED_SHARE.",
-        ),
-        dg.AssetCheckSpec(
             "every_file_readable",
             asset="validated_responses",
             description="Names each landed file that could not be read at all, and why.",
@@ -149,27 +147,11 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
             superseded = dedupe.rebuild_superseded_index(con, layout)
             context.log.info(f"superseded-versions index rebuilt: {superseded:,} rows superseded by a later version")
         manifests = staging.load_manifests(layout)
+    # The quarantine's threshold check, later in this run, also judges the files staged now.
+    atomic_write_bytes(_staged_in_run(nps, context.run.run_id), json.dumps([m.file_id for m in staged_now]).encode("utf-8"))
 
-    window = {d.isoformat() for d in days}
-    relevant = {m.file_id: m for m in staged_now}
-    relevant.update({m.file_id: m for m in manifests.values() if window.intersection(m.days)})
-    over = [m for m in relevant.values() if m.status == "staged" and m.rejected_share > nps.max_rejected_share]
     unreadable = [m for m in manifests.values() if m.status == "rejected"]
     checks = [
-        dg.AssetCheckResult(
-            check_name="rejected_share_within_threshold",
-            passed=not over,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=(
-                "; ".join(
-                    f"{m.source_file}: {m.rows_quarantined} of {m.rows_read} rows rejected "
-                    f"({m.rejected_share:.1%} > {nps.max_rejected_share:.1%})"
-                    for m in over
-                )
-                or f"every file at or under {nps.max_rejected_share:.1%} rejected rows"
-            ),
-            metadata={"files_over_threshold": [m.source_file for m in over], "threshold": nps.max_rejected_share},
-        ),
         dg.AssetCheckResult(
             check_name="every_file_readable",
             passed=not unreadable,
@@ -210,7 +192,66 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     )
 
 
-@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[validated_responses], **DAILY)
+@dg.asset(
+    group_name="ingest",
+    kinds={"duckdb", "parquet"},
+    deps=[validated_responses],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "rejected_share_within_threshold",
+            asset="quarantine",
+            blocking=True,
+            description="Blocks publishing when a file's share of rejected rows passes NPS_MAX_REJECTED_SHARE.",
+        )
+    ],
+    **DAILY,
+)
+@timed
+def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Quarantine: every input row that could not be accepted, with every failed rule and the raw row.
+
+    Written even when too many rows of a file are rejected: its blocking check then stops only the
+    assets that publish NPS figures, so the reasons are there for whoever fixes the file.
+    """
+    layout = nps.layout
+    manifests = staging.load_manifests(layout)
+    with nps.writing() as con:
+        rows = serve.materialise_quarantine(con, layout, manifests)
+        preview = con.sql(
+            "SELECT source_file, source_row, reasons FROM read_parquet(?) LIMIT 20",
+            params=[str(layout.table_file("quarantine"))],
+        ).pl()
+    run_record = _staged_in_run(nps, context.run.run_id)
+    staged_now = set(json.loads(run_record.read_text(encoding="utf-8"))) if run_record.exists() else set()
+    run_record.unlink(missing_ok=True)
+    window = {d.isoformat() for d in window_days(context)}
+    over = [
+        m
+        for m in manifests.values()
+        if m.status == "staged"
+        and (m.file_id in staged_now or window.intersection(m.days))
+        and m.rejected_share > nps.max_rejected_share
+    ]
+    check = dg.AssetCheckResult(
+        check_name="rejected_share_within_threshold",
+        passed=not over,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            "; ".join(
+                f"{m.source_file}: {m.rows_quarantined} of {m.rows_read} rows rejected "
+                f"({m.rejected_share:.1%} > {nps.max_rejected_share:.1%})"
+                for m in over
+            )
+            or f"every file at or under {nps.max_rejected_share:.1%} rejected rows"
+        ),
+        metadata={"files_over_threshold": [m.source_file for m in over], "threshold": nps.max_rejected_share},
+    )
+    return dg.MaterializeResult(
+        metadata={"rows": rows, "preview": dg.MetadataValue.md(_markdown(preview))}, check_results=[check]
+    )
+
+
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[validated_responses, quarantine], **DAILY)
 @timed
 def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Responses: one row per distinct valid response, the latest version of each response_id, classified."""
@@ -313,24 +354,10 @@ def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     )
 
 
-@dg.asset(group_name="ingest", kinds={"duckdb", "parquet"}, deps=[validated_responses], **DAILY)
-@timed
-def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """Quarantine: every input row that could not be accepted, with every failed rule and the raw row."""
-    layout = nps.layout
-    with nps.writing() as con:
-        rows = serve.materialise_quarantine(con, layout, staging.load_manifests(layout))
-        preview = con.sql(
-            "SELECT source_file, source_row, reasons FROM read_parquet(?) LIMIT 20",
-            params=[str(layout.table_file("quarantine"))],
-        ).pl()
-    return dg.MaterializeResult(metadata={"rows": rows, "preview": dg.MetadataValue.md(_markdown(preview))})
-
-
 @dg.asset(
     group_name="ingest",
     kinds={"duckdb", "parquet"},
-    deps=[validated_responses, responses],
+    deps=[validated_responses],
     check_specs=[
         dg.AssetCheckSpec(
             "row_accounting_identity",

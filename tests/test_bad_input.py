@@ -3,6 +3,7 @@
 import codecs
 
 import duckdb
+import polars as pl
 import pytest
 
 from nps_pipeline.ingest import FileProblem, LandedFile, read_export
@@ -152,8 +153,11 @@ def test_rejected_share_over_threshold_blocks_publishing_and_names_the_file(pipe
     assert not check.passed
     assert "mostly_bad.csv: 3 of 4 rows rejected (75.0% > 10.0%)" in check.description
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "validated_responses" in materialized
-    assert "responses" not in materialized and "published_warehouse" not in materialized
+    # The reasons are written for whoever fixes the file; no NPS figure is published.
+    assert {"validated_responses", "quarantine", "ingest_files"} <= materialized
+    assert not materialized & {"responses", "nps_daily", "detractor_followups", "published_warehouse"}
+    quarantine = pl.read_parquet(pipeline.warehouse / "quarantine" / "data.parquet")
+    assert quarantine["reasons"].to_list() == ["score 99 is outside 0-10"] * 3
 
 
 def test_an_unforeseen_read_error_is_reported_for_that_file_only(pipeline, monkeypatch):
