@@ -9,7 +9,8 @@ import datetime as dt
 
 import duckdb
 
-from nps_pipeline.storage import WarehouseLayout, replace_days, sql
+from nps_pipeline.storage import WarehouseLayout, days_in, replace_days, sql
+from nps_pipeline.weighting import Population
 
 
 def materialise_nps_score_counts_daily(
@@ -42,3 +43,79 @@ def materialise_nps_daily_segment(con, layout: WarehouseLayout, days: list[dt.da
         sql("select_nps_daily_segment"), params={"files": layout.table_files_for_days("nps_score_counts_daily", days)}
     )
     return replace_days(relation, layout, "nps_daily_segment", days)
+
+
+# Windows are filed under the day they end. Re-running days [s, e] changes every window holding one of
+# them: trailing windows ending up to 89 days after e, and the calendar periods around [s, e] (a quarter
+# ends at most 91 days after e). Their previous windows reach back up to 179 days (trailing 90) or
+# 184 days (a quarter and the one before it) before s.
+LONGEST_TRAILING = 90
+LOOKBACK_DAYS = 190
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def quarter_end(day: dt.date) -> dt.date:
+    next_quarter_month = (day.month - 1) // 3 * 3 + 4
+    first_of_next = dt.date(day.year + (next_quarter_month > 12), (next_quarter_month - 1) % 12 + 1, 1)
+    return first_of_next - dt.timedelta(days=1)
+
+
+def window_end_days(days: list[dt.date]) -> list[dt.date]:
+    """The window ends whose windows hold a day of ``days``: the files a run over ``days`` replaces."""
+    last = max(days[-1] + dt.timedelta(days=LONGEST_TRAILING - 1), quarter_end(days[-1]))
+    return days_in(days[0], last + dt.timedelta(days=1))
+
+
+def window_inputs(layout: WarehouseLayout, days: list[dt.date]) -> dict:
+    """Bound parameters shared by the window queries: the materialised days around ``days`` and the range of ends."""
+    ends = window_end_days(days)
+    around = days_in(ends[0] - dt.timedelta(days=LOOKBACK_DAYS), ends[-1] + dt.timedelta(days=1))
+    return {
+        "spine": layout.days_with_files("nps_daily", around),
+        "range_start": ends[0],
+        "range_end": ends[-1],
+        "around": around,
+        "ends": ends,
+    }
+
+
+def nps_windows_relation(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], low_sample_threshold: int):
+    inputs = window_inputs(layout, days)
+    return con.sql(
+        sql("select_nps_windows"),
+        params={
+            "files": layout.table_files_for_days("nps_score_counts_daily", inputs["around"]),
+            "spine": inputs["spine"],
+            "range_start": inputs["range_start"],
+            "range_end": inputs["range_end"],
+            "low_sample_threshold": low_sample_threshold,
+            "significance_level": SIGNIFICANCE_LEVEL,
+        },
+    ), inputs["ends"]
+
+
+def materialise_nps_windows(con, layout: WarehouseLayout, days: list[dt.date], low_sample_threshold: int) -> dict[dt.date, int]:
+    relation, ends = nps_windows_relation(con, layout, days, low_sample_threshold)
+    return replace_days(relation, layout, "nps_windows", ends)
+
+
+def materialise_nps_windows_weighted(
+    con, layout: WarehouseLayout, days: list[dt.date], population: Population | None, low_sample_threshold: int
+) -> dict[dt.date, int]:
+    """Overall NPS per window beside its post-stratified NPS (NULL where no population file is set)."""
+    inputs = window_inputs(layout, days)
+    relation = con.sql(
+        sql("select_nps_windows_weighted"),
+        params={
+            "files": layout.table_files_for_days("responses", inputs["around"]),
+            "spine": inputs["spine"],
+            "range_start": inputs["range_start"],
+            "range_end": inputs["range_end"],
+            "population": population.cells if population else [],
+            "strata": population.strata if population else [],
+            "strata_label": ", ".join(population.strata) if population else None,
+            "population_version": population.version if population else None,
+            "low_sample_threshold": low_sample_threshold,
+        },
+    )
+    return replace_days(relation, layout, "nps_windows_weighted", inputs["ends"])

@@ -18,7 +18,8 @@ from nps_pipeline.formats import load_source_settings, settings_for
 from nps_pipeline.ingest import scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.settings import Settings
-from nps_pipeline.storage import atomic_write_bytes, days_in
+from nps_pipeline.storage import atomic_write_bytes, days_in, sql
+from nps_pipeline.weighting import WeightingFileError, load_population
 
 SETTINGS = Settings.from_env()
 daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date, timezone=SETTINGS.timezone)
@@ -331,6 +332,80 @@ def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResourc
     return dg.MaterializeResult(metadata={"window": _window_label(days), "rows": sum(written.values())})
 
 
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[nps_score_counts_daily, nps_daily], **DAILY)
+@timed
+def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """NPS windows: trailing 7/28/90 days and calendar weeks, months, quarters per segment, with bounds and change tests."""
+    layout = nps.layout
+    days = window_days(context)
+    with nps.writing() as con:
+        written = aggregate.materialise_nps_windows(con, layout, days, nps.low_sample_threshold)
+        ends = [d for d, n in written.items() if n]
+        frame = con.sql(
+            sql("select_window_overview"),
+            params={"files": layout.table_files_for_days("nps_windows", ends), "last_end": days[-1]},
+        ).pl()
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "rows": sum(written.values()),
+            "window_ends_replaced": f"{min(written)}..{max(written)}",
+            "low_sample_threshold": nps.low_sample_threshold,
+            "latest_windows": dg.MetadataValue.md(_markdown(frame)),
+        }
+    )
+
+
+@dg.asset(
+    group_name="nps",
+    kinds={"duckdb", "parquet"},
+    deps=[responses, nps_daily],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "weighting_file_valid",
+            asset="nps_windows_weighted",
+            description="The population file named by NPS_WEIGHTING_FILE can be read and used.",
+        )
+    ],
+    **DAILY,
+)
+@timed
+def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Weighted NPS: each window's overall NPS post-stratified to population shares, beside the unweighted one."""
+    layout = nps.layout
+    days = window_days(context)
+    population, problem = None, None
+    if nps.weighting_file:
+        try:
+            population = load_population(nps.weighting_file)
+        except WeightingFileError as error:
+            problem = str(error)
+            context.log.error(problem)
+    with nps.writing() as con:
+        written = aggregate.materialise_nps_windows_weighted(con, layout, days, population, nps.low_sample_threshold)
+        ends = [d for d, n in written.items() if n]
+        frame = con.sql(
+            sql("select_weighted_window_overview"),
+            params={"files": layout.table_files_for_days("nps_windows_weighted", ends), "last_end": days[-1]},
+        ).pl()
+    check = dg.AssetCheckResult(
+        check_name="weighting_file_valid",
+        passed=problem is None,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=problem
+        or (f"weighted by {population.description}" if population else "no NPS_WEIGHTING_FILE set: unweighted only"),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "rows": sum(written.values()),
+            "weighting": population.description if population else (problem or "not configured (NPS_WEIGHTING_FILE)"),
+            "latest_windows": dg.MetadataValue.md(_markdown(frame)),
+        },
+        check_results=[check],
+    )
+
+
 @dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
 @timed
 def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -400,7 +475,10 @@ def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) ->
 @dg.asset(
     group_name="serve",
     kinds={"duckdb"},
-    deps=[responses, nps_score_counts_daily, nps_daily, nps_daily_segment, detractor_followups, quarantine, ingest_files],
+    deps=[
+        responses, nps_score_counts_daily, nps_daily, nps_daily_segment, nps_windows, nps_windows_weighted, detractor_followups, quarantine,
+        ingest_files,
+    ],
     **DAILY,
 )
 @timed
@@ -422,6 +500,8 @@ daily_assets = [
     nps_score_counts_daily,
     nps_daily,
     nps_daily_segment,
+    nps_windows,
+    nps_windows_weighted,
     detractor_followups,
     quarantine,
     ingest_files,

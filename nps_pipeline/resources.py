@@ -26,6 +26,10 @@ class NpsPipelineResource(dg.ConfigurableResource):
     high_value_tiers: str = "enterprise,platinum,gold,premium,vip"
     duckdb_memory_limit: str = "1GB"
     segment_attributes: str = ""
+    low_sample_threshold: int = 30
+    weighting_file: str = ""
+    benchmark_industry: str = ""
+    benchmarks_file: str = ""
     pseudonym_key: str | None = None
 
     @classmethod
@@ -40,6 +44,10 @@ class NpsPipelineResource(dg.ConfigurableResource):
             high_value_tiers=",".join(settings.high_value_tiers),
             duckdb_memory_limit=settings.duckdb_memory_limit,
             segment_attributes=",".join(settings.segment_attributes),
+            low_sample_threshold=settings.low_sample_threshold,
+            weighting_file=settings.weighting_file,
+            benchmark_industry=settings.benchmark_industry,
+            benchmarks_file=settings.benchmarks_file,
         )
         values.update(overrides)
         return cls(**values)

@@ -41,12 +41,18 @@ class Settings:
     high_value_tiers: tuple[str, ...] = DEFAULT_HIGH_VALUE_TIERS
     duckdb_memory_limit: str = "1GB"
     segment_attributes: tuple[str, ...] = ()
+    low_sample_threshold: int = 30
+    weighting_file: str = ""
+    benchmark_industry: str = ""
+    benchmarks_file: str = ""
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # raises for an unknown IANA name
         dt.date.fromisoformat(self.start_date)
         if not 0.0 <= self.max_rejected_share <= 1.0:
             raise ValueError("NPS_MAX_REJECTED_SHARE must be between 0 and 1")
+        if self.low_sample_threshold < 0:
+            raise ValueError("NPS_LOW_SAMPLE_THRESHOLD must be a whole number, 0 or more")
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None) -> "Settings":
@@ -68,4 +74,8 @@ class Settings:
             segment_attributes=tuple(
                 a.strip() for a in env.get("NPS_SEGMENT_ATTRIBUTES", "").split(",") if a.strip()
             ),
+            low_sample_threshold=int(env.get("NPS_LOW_SAMPLE_THRESHOLD", "30")),
+            weighting_file=env.get("NPS_WEIGHTING_FILE", ""),
+            benchmark_industry=env.get("NPS_BENCHMARK_INDUSTRY", ""),
+            benchmarks_file=env.get("NPS_BENCHMARKS_FILE", ""),
         )

@@ -16,8 +16,24 @@ import duckdb
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 # Tables published with one Parquet file per day; the rest are one file each.
-DAILY_TABLES = ("responses", "duplicates", "nps_score_counts_daily", "nps_daily", "nps_daily_segment", "detractor_followups")
-SINGLE_FILE_TABLES = ("quarantine", "ingest_files")
+DAILY_TABLES = (
+    "responses",
+    "duplicates",
+    "nps_score_counts_daily",
+    "nps_daily",
+    "nps_daily_segment",
+    "detractor_followups",
+    "nps_windows",
+    "nps_windows_weighted",
+    "nps_benchmark_comparison",
+)
+SINGLE_FILE_TABLES = ("quarantine", "ingest_files", "industry_benchmarks")
+# The day a daily table's rows are filed under: windows are filed by the day they end.
+PARTITION_COLUMNS = {"nps_windows": "window_end", "nps_windows_weighted": "window_end", "nps_benchmark_comparison": "window_end"}
+
+
+def partition_column(table: str) -> str:
+    return PARTITION_COLUMNS.get(table, "response_date")
 SCHEMA_FILE = "_schema.parquet"
 
 
@@ -47,7 +63,7 @@ class WarehouseLayout:
         return self.root / table
 
     def day_file(self, table: str, day: dt.date) -> Path:
-        return self.table_dir(table) / f"response_date={day.isoformat()}" / "data.parquet"
+        return self.table_dir(table) / f"{partition_column(table)}={day.isoformat()}" / "data.parquet"
 
     def table_file(self, table: str) -> Path:
         return self.table_dir(table) / "data.parquet"
@@ -71,6 +87,10 @@ class WarehouseLayout:
         """A daily table's files for ``days``, led by its row-less schema file so a read never comes up empty."""
         files = [self.table_dir(table) / SCHEMA_FILE, *(self.day_file(table, d) for d in days)]
         return [str(p) for p in files if p.exists()]
+
+    def days_with_files(self, table: str, days: Iterable[dt.date]) -> list[dt.date]:
+        """The days among ``days`` that ``table`` holds a file for (for ``nps_daily``: the materialised days)."""
+        return [d for d in days if self.day_file(table, d).exists()]
 
     def all_staged_files(self) -> list[str]:
         return [str(self.staged_schema_file), *sorted(str(p) for p in self.staged.glob("month=*/*.parquet"))]
@@ -139,7 +159,7 @@ def replace_days(
     table: str,
     days: list[dt.date],
 ) -> dict[dt.date, int]:
-    """Replace each day of ``table`` by the relation's rows for that day (``response_date``).
+    """Replace each day of ``table`` by the relation's rows for that day (``response_date``, or the table's partition column).
 
     Each day file is swapped in with one ``os.replace``: a reader sees the old day or the new one.
     A day without rows loses its file. Returns the row count written per day.
@@ -150,9 +170,10 @@ def replace_days(
 
     tmp_dir = layout.new_tmp_dir()
     try:
-        relation.to_parquet(str(tmp_dir), partition_by=["response_date"], write_partition_columns=True)
+        column = partition_column(table)
+        relation.to_parquet(str(tmp_dir), partition_by=[column], write_partition_columns=True)
         new_files: dict[dt.date, Path] = {}
-        for part_dir in tmp_dir.glob("response_date=*"):
+        for part_dir in tmp_dir.glob(f"{column}=*"):
             day = dt.date.fromisoformat(part_dir.name.split("=", 1)[1])
             parts = sorted(part_dir.glob("*.parquet"))
             if len(parts) != 1:
