@@ -13,7 +13,8 @@ import time
 import dagster as dg
 import polars as pl
 
-from nps_pipeline import aggregate, dedupe, followup, serve, staging
+from nps_pipeline import aggregate, benchmarks, dedupe, followup, report, serve, staging
+from nps_pipeline.charts import markdown_image, trend_svg
 from nps_pipeline.formats import load_source_settings, settings_for
 from nps_pipeline.ingest import scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
@@ -310,12 +311,18 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
             "SELECT * FROM read_parquet(?) ORDER BY response_date",
             params=[layout.table_files_for_days("nps_daily", days)],
         ).pl()
+        trend = trend_svg(
+            f"Daily NPS, {_window_label(days[-report.TREND_DAYS:])}",
+            report.daily_trend(con, layout, days[-report.TREND_DAYS:], nps.low_sample_threshold),
+            labels=("daily NPS (hollow: low sample)", ""),
+        )
     summary = _nps_summary(frame)
     metadata = {
         "window": _window_label(days),
         "days": len(days),
         "responses": summary["responses"],
         "nps_for_window": summary["nps"] if summary["nps"] is not None else dg.MetadataValue.null(),
+        "trend": dg.MetadataValue.md(markdown_image(trend, "daily NPS")),
         "preview": dg.MetadataValue.md(_markdown(frame.tail(31))),
     }
     return dg.MaterializeResult(metadata=metadata)
@@ -345,6 +352,7 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
             sql("select_window_overview"),
             params={"files": layout.table_files_for_days("nps_windows", ends), "last_end": days[-1]},
         ).pl()
+        charts = report.charts_for(con, layout, days[-1], nps.low_sample_threshold)
     return dg.MaterializeResult(
         metadata={
             "window": _window_label(days),
@@ -352,6 +360,8 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
             "window_ends_replaced": f"{min(written)}..{max(written)}",
             "low_sample_threshold": nps.low_sample_threshold,
             "latest_windows": dg.MetadataValue.md(_markdown(frame)),
+            "trend": dg.MetadataValue.md(markdown_image(charts.trend, "NPS trend")),
+            "segments": dg.MetadataValue.md(markdown_image(charts.segments, "NPS by segment")),
         }
     )
 
@@ -403,6 +413,58 @@ def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineReso
             "latest_windows": dg.MetadataValue.md(_markdown(frame)),
         },
         check_results=[check],
+    )
+
+
+@dg.asset(
+    group_name="nps",
+    kinds={"duckdb", "parquet"},
+    deps=[nps_windows],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "benchmark_industry_known",
+            asset="nps_benchmark_comparison",
+            description="NPS_BENCHMARK_INDUSTRY names an industry of the benchmarks table.",
+        )
+    ],
+    **DAILY,
+)
+@timed
+def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Benchmark comparison: overall NPS per window beside published figures for the configured industry."""
+    layout = nps.layout
+    days = window_days(context)
+    with nps.writing() as con:
+        industries = benchmarks.materialise_industry_benchmarks(con, layout, nps.benchmarks_file)
+        written = benchmarks.materialise_nps_benchmark_comparison(con, layout, days, nps.benchmark_industry)
+        ends = [d for d, n in written.items() if n]
+        latest = con.sql(
+            sql("select_benchmark_overview"),
+            params={"files": layout.table_files_for_days("nps_benchmark_comparison", ends), "last_end": days[-1]},
+        ).pl()
+    known = nps.benchmark_industry.strip().lower() in {i.lower() for i in industries}
+    if not nps.benchmark_industry:
+        description = "no NPS_BENCHMARK_INDUSTRY set: nothing compared"
+    elif known:
+        description = f"compared with {nps.benchmark_industry}"
+    else:
+        description = f"NPS_BENCHMARK_INDUSTRY {nps.benchmark_industry!r} is not in the benchmarks; known: {'; '.join(industries)}"
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "industry": nps.benchmark_industry or "not configured (NPS_BENCHMARK_INDUSTRY)",
+            "rows": sum(written.values()),
+            "latest": dg.MetadataValue.md(_markdown(latest)),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="benchmark_industry_known",
+                passed=not nps.benchmark_industry or known,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=description,
+                metadata={"industries": industries},
+            )
+        ],
     )
 
 
@@ -472,11 +534,48 @@ def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) ->
     )
 
 
+def _weighting_label(nps: NpsPipelineResource) -> str:
+    if not nps.weighting_file:
+        return "No population file is configured (NPS_WEIGHTING_FILE): weighted columns are empty."
+    try:
+        return f"Post-stratified by {load_population(nps.weighting_file).description}."
+    except WeightingFileError as error:
+        return f"Not weighted: {error}"
+
+
+@dg.asset(
+    group_name="serve",
+    kinds={"html"},
+    deps=[nps_daily, nps_windows, nps_windows_weighted, nps_benchmark_comparison],
+    **DAILY,
+)
+@timed
+def nps_report(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """NPS report: a static HTML page with the trend, segments, changes, weighting and benchmark, beside the warehouse."""
+    layout = nps.layout
+    as_of = report.last_materialised_day(layout)
+    if as_of is None:
+        return dg.MaterializeResult(metadata={"path": "no day materialised yet"})
+    with nps.writing() as con:
+        charts = report.charts_for(con, layout, as_of, nps.low_sample_threshold)
+        path = report.write_report(con, layout, as_of, nps.low_sample_threshold, _weighting_label(nps), charts)
+    context.log.info(f"wrote {path} (as of {as_of})")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "as_of": as_of.isoformat(),
+            "trend": dg.MetadataValue.md(markdown_image(charts.trend, "NPS trend")),
+            "segments": dg.MetadataValue.md(markdown_image(charts.segments, "NPS by segment")),
+        }
+    )
+
+
 @dg.asset(
     group_name="serve",
     kinds={"duckdb"},
     deps=[
-        responses, nps_score_counts_daily, nps_daily, nps_daily_segment, nps_windows, nps_windows_weighted, detractor_followups, quarantine,
+        responses, nps_score_counts_daily, nps_daily, nps_daily_segment, nps_windows, nps_windows_weighted, nps_benchmark_comparison,
+        detractor_followups, quarantine,
         ingest_files,
     ],
     **DAILY,
@@ -502,8 +601,10 @@ daily_assets = [
     nps_daily_segment,
     nps_windows,
     nps_windows_weighted,
+    nps_benchmark_comparison,
     detractor_followups,
     quarantine,
     ingest_files,
+    nps_report,
     published_warehouse,
 ]
