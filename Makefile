@@ -21,6 +21,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 ui: $(STAMP)
+	NPS_WEIGHTING_FILE="$${NPS_WEIGHTING_FILE-$(CURDIR)/data/seeds/demo_population_shares.csv}" \
+	NPS_BENCHMARK_INDUSTRY="$${NPS_BENCHMARK_INDUSTRY-Software & SaaS}" \
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && $(BIN)/dagster dev -w workspace.yaml'
 
 benchmark: $(STAMP)

@@ -23,24 +23,26 @@ def materialise_nps_score_counts_daily(
     return replace_days(relation, layout, "nps_score_counts_daily", days)
 
 
-def nps_daily_relation(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]):
+def nps_daily_relation(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], low_sample_threshold: int):
     return con.sql(
         sql("select_nps_daily"),
         params={
             "files": layout.table_files_for_days("nps_score_counts_daily", days),
             "start": days[0],
             "end": days[-1] + dt.timedelta(days=1),
+            "low_sample_threshold": low_sample_threshold,
         },
     )
 
 
-def materialise_nps_daily(con, layout: WarehouseLayout, days: list[dt.date]) -> dict[dt.date, int]:
-    return replace_days(nps_daily_relation(con, layout, days), layout, "nps_daily", days)
+def materialise_nps_daily(con, layout: WarehouseLayout, days: list[dt.date], low_sample_threshold: int) -> dict[dt.date, int]:
+    return replace_days(nps_daily_relation(con, layout, days, low_sample_threshold), layout, "nps_daily", days)
 
 
-def materialise_nps_daily_segment(con, layout: WarehouseLayout, days: list[dt.date]) -> dict[dt.date, int]:
+def materialise_nps_daily_segment(con, layout: WarehouseLayout, days: list[dt.date], low_sample_threshold: int) -> dict[dt.date, int]:
     relation = con.sql(
-        sql("select_nps_daily_segment"), params={"files": layout.table_files_for_days("nps_score_counts_daily", days)}
+        sql("select_nps_daily_segment"),
+        params={"files": layout.table_files_for_days("nps_score_counts_daily", days), "low_sample_threshold": low_sample_threshold},
     )
     return replace_days(relation, layout, "nps_daily_segment", days)
 

@@ -306,14 +306,14 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
     layout = nps.layout
     days = window_days(context)
     with nps.writing() as con:
-        aggregate.materialise_nps_daily(con, layout, days)
+        aggregate.materialise_nps_daily(con, layout, days, nps.low_sample_threshold)
         frame = con.sql(
             "SELECT * FROM read_parquet(?) ORDER BY response_date",
             params=[layout.table_files_for_days("nps_daily", days)],
         ).pl()
         trend = trend_svg(
             f"Daily NPS, {_window_label(days[-report.TREND_DAYS:])}",
-            report.daily_trend(con, layout, days[-report.TREND_DAYS:], nps.low_sample_threshold),
+            report.daily_trend(con, layout, days[-report.TREND_DAYS:]),
             labels=("daily NPS (hollow: low sample)", ""),
         )
     summary = _nps_summary(frame)
@@ -335,7 +335,7 @@ def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResourc
     layout = nps.layout
     days = window_days(context)
     with nps.writing() as con:
-        written = aggregate.materialise_nps_daily_segment(con, layout, days)
+        written = aggregate.materialise_nps_daily_segment(con, layout, days, nps.low_sample_threshold)
     return dg.MaterializeResult(metadata={"window": _window_label(days), "rows": sum(written.values())})
 
 
@@ -352,7 +352,7 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
             sql("select_window_overview"),
             params={"files": layout.table_files_for_days("nps_windows", ends), "last_end": days[-1]},
         ).pl()
-        charts = report.charts_for(con, layout, days[-1], nps.low_sample_threshold)
+        charts = report.charts_for(con, layout, days[-1])
     return dg.MaterializeResult(
         metadata={
             "window": _window_label(days),
@@ -557,7 +557,7 @@ def nps_report(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     if as_of is None:
         return dg.MaterializeResult(metadata={"path": "no day materialised yet"})
     with nps.writing() as con:
-        charts = report.charts_for(con, layout, as_of, nps.low_sample_threshold)
+        charts = report.charts_for(con, layout, as_of)
         path = report.write_report(con, layout, as_of, nps.low_sample_threshold, _weighting_label(nps), charts)
     context.log.info(f"wrote {path} (as of {as_of})")
     return dg.MaterializeResult(

@@ -113,8 +113,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_SETTINGS = {
+    "NPS_WEIGHTING_FILE": str(Path(__file__).resolve().parent.parent / "data" / "seeds" / "demo_population_shares.csv"),
+    "NPS_BENCHMARK_INDUSTRY": "Software & SaaS",
+}
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from nps_pipeline.sample_data import write_landing_zone
+
+    for name, value in DEMO_SETTINGS.items():
+        os.environ.setdefault(name, value)
     from nps_pipeline.settings import Settings
 
     settings = Settings.from_env()
@@ -132,6 +141,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ok = run_range(start, end)
     if (settings.warehouse_dir / "nps.duckdb").exists():
         print(_summary(settings.warehouse_dir.resolve()))
+    report = settings.warehouse_dir.resolve() / "report.html"
+    if report.exists():
+        print(f"report: {report}")
     print(("succeeded" if ok else "FAILED") + f": demo pipeline over {start}..{end}")
     return 0 if ok else 1
 

@@ -29,11 +29,8 @@ def _points(frame: pl.DataFrame, day_column: str) -> list[TrendPoint]:
     ]
 
 
-def daily_trend(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], low_sample_threshold: int) -> list[TrendPoint]:
-    frame = con.sql(
-        sql("select_daily_series"),
-        params={"files": layout.table_files_for_days("nps_daily", days), "low_sample_threshold": low_sample_threshold},
-    ).pl()
+def daily_trend(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> list[TrendPoint]:
+    frame = con.sql(sql("select_daily_series"), params={"files": layout.table_files_for_days("nps_daily", days)}).pl()
     return _points(frame, "response_date")
 
 
@@ -73,13 +70,13 @@ class ReportCharts:
     segments: str
 
 
-def charts_for(con, layout: WarehouseLayout, as_of: dt.date, low_sample_threshold: int) -> ReportCharts:
+def charts_for(con, layout: WarehouseLayout, as_of: dt.date) -> ReportCharts:
     """The two pictures every NPS asset shows: the trend with its band, and the latest segment breakdown."""
     days = days_in(as_of - dt.timedelta(days=TREND_DAYS - 1), as_of + dt.timedelta(days=1))
     trend = trend_svg(
         f"NPS, trailing 28 days and daily, to {as_of.isoformat()}",
         window_trend(con, layout, days, "trailing_28d"),
-        daily_trend(con, layout, days, low_sample_threshold),
+        daily_trend(con, layout, days),
         labels=("trailing 28 days", "daily (hollow: low sample)"),
     )
     segments = segments_svg(

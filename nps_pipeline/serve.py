@@ -123,6 +123,8 @@ def publish(layout: WarehouseLayout) -> list[str]:
     tables = published_tables(layout)
     try:
         with duckdb.connect(str(tmp)) as con:
+            # The NPS macros travel with the views: a BI tool can bound or test its own sums the same way.
+            con.execute(sql("create_nps_macros"))
             for table, files in tables.items():
                 # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths
                 # are written as escaped SQL string literals.

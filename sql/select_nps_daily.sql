@@ -22,7 +22,9 @@ SELECT
     coalesce(detractors, 0)::BIGINT AS detractors,
     nps_score(coalesce(promoters, 0), coalesce(detractors, 0), coalesce(responses, 0)) AS nps,
     nps_adjusted_wald_bound(coalesce(promoters, 0), coalesce(detractors, 0), coalesce(responses, 0), -1) AS nps_ci_low,
-    nps_adjusted_wald_bound(coalesce(promoters, 0), coalesce(detractors, 0), coalesce(responses, 0), 1) AS nps_ci_high
+    nps_adjusted_wald_bound(coalesce(promoters, 0), coalesce(detractors, 0), coalesce(responses, 0), 1) AS nps_ci_high,
+    nps_margin_of_error(coalesce(promoters, 0), coalesce(detractors, 0), coalesce(responses, 0)) AS margin_of_error,
+    coalesce(responses, 0) < $low_sample_threshold AS low_sample
 FROM days
 LEFT JOIN counts USING (response_date)
 ORDER BY days.response_date

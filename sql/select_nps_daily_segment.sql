@@ -22,6 +22,8 @@ SELECT
     detractors::BIGINT AS detractors,
     nps_score(promoters, detractors, responses) AS nps,
     nps_adjusted_wald_bound(promoters, detractors, responses, -1) AS nps_ci_low,
-    nps_adjusted_wald_bound(promoters, detractors, responses, 1) AS nps_ci_high
+    nps_adjusted_wald_bound(promoters, detractors, responses, 1) AS nps_ci_high,
+    nps_margin_of_error(promoters, detractors, responses) AS margin_of_error,
+    responses < $low_sample_threshold AS low_sample
 FROM counts
 ORDER BY response_date, dimension, segment
