@@ -34,6 +34,10 @@ CREATE OR REPLACE MACRO nps_adjusted_wald_bound(promoters, detractors, responses
             + direction * nps_margin_of_error(promoters, detractors, responses)))
     END;
 
+-- Responses needed for a 95 % margin of `margin_points` NPS points at per-response variance `variance`: z^2 Var / E^2 - 3.
+CREATE OR REPLACE MACRO nps_required_sample_size(variance, margin_points) AS
+    CAST(ceil(pow(1.959963984540054::DOUBLE, 2) * variance / pow(margin_points / 100.0, 2) - 3) AS BIGINT);
+
 -- Two-sided p-value of a standard normal z: 2 (1 - Phi(|z|)), Abramowitz and Stegun 26.2.17 (|error| < 7.5e-8).
 CREATE OR REPLACE MACRO normal_two_sided_p(z) AS
     2.0 * exp(-0.5 * z * z) / sqrt(2.0 * pi()) * (

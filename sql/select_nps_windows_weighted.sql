@@ -3,7 +3,7 @@ WITH windows AS (
     SELECT * FROM nps_window_definitions($spine, $range_start, $range_end)
 ),
 population AS (
-    SELECT cell.cell AS cell, cell.share AS share
+    SELECT cell.cell AS cell, cell.share / sum(cell.share) OVER () AS share
     FROM unnest(CAST($population AS STRUCT(cell VARCHAR, share DOUBLE)[])) AS t(cell)
 ),
 cells_daily AS (

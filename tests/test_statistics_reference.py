@@ -1,0 +1,289 @@
+"""Correctness of the analytics: hand-computed reference cases, property tests of windows built from summed
+counts against direct computation on the responses, and a simulation of the interval's coverage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nps_pipeline.storage import sql
+from nps_pipeline.weighting import CELL_SEPARATOR
+
+Z = 1.959963984540054
+
+
+@pytest.fixture(scope="module")
+def con():
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(sql("create_nps_macros"))
+    return con
+
+
+def reference_bounds(promoters: float, detractors: float, n: float) -> tuple[float, float, float]:
+    """reference/statistics.md, written out independently of the SQL: (low, high, margin) in points."""
+    p, d, n_adj = (promoters + 0.75) / (n + 3), (detractors + 0.75) / (n + 3), n + 3
+    centre = p - d
+    margin = Z * math.sqrt((p + d - centre**2) / n_adj)
+    return max(-100.0, 100 * (centre - margin)), min(100.0, 100 * (centre + margin)), 100 * margin
+
+
+# (promoters, detractors, responses) -> (low, high): worked by hand from the formula in reference/statistics.md.
+REFERENCE_INTERVALS = [
+    ((50, 20, 100), (14.05, 44.20)),  # the reference's own check (Rocks 2016; MeasuringU)
+    ((0, 3, 3), (-100.0, 6.58)),  # p' = 0.125, d' = 0.625, n' = 6: -50 -/+ 56.58, clipped below
+    ((5, 0, 5), (17.49, 100.0)),  # p' = 0.71875, d' = 0.09375, n' = 8: Var' = 0.421875; 62.5 -/+ 45.01, clipped above
+    ((10, 10, 40), (-21.13, 21.13)),  # p' = d' = 0.25, n' = 43: Var' = 0.5; 0 -/+ 1.96 sqrt(0.5 / 43)
+    ((400, 100, 1000), (25.94, 33.88)),  # p' = 0.39955, d' = 0.10045, n' = 1003: Var' = 0.41054; 29.91 -/+ 3.97
+]
+
+
+@pytest.mark.parametrize(("counts", "expected"), REFERENCE_INTERVALS)
+def test_reference_intervals(con, counts, expected):
+    low, high = con.execute(
+        "SELECT nps_adjusted_wald_bound($p, $d, $n, -1), nps_adjusted_wald_bound($p, $d, $n, 1)",
+        {"p": counts[0], "d": counts[1], "n": counts[2]},
+    ).fetchall()[0]
+    assert low == pytest.approx(expected[0], abs=0.01)
+    assert high == pytest.approx(expected[1], abs=0.01)
+    assert (low, high) == pytest.approx(reference_bounds(*counts)[:2], abs=1e-9)
+
+
+def test_margin_of_error_and_required_sample_size(con):
+    # reference/statistics.md: at Var = 0.6 a margin of +-10 points needs about 228 responses, +-5 points about 919.
+    assert con.sql("SELECT nps_required_sample_size(0.6, 10), nps_required_sample_size(0.6, 5)").fetchall() == [(228, 919)]
+    # The margin is the interval's half-width before clipping: 15.08 points for P=50, D=20, n=100.
+    margin = con.sql("SELECT nps_margin_of_error(50, 20, 100)").fetchall()[0][0]
+    assert margin == pytest.approx(15.075, abs=0.001)
+    assert margin == pytest.approx(reference_bounds(50, 20, 100)[2])
+
+
+def test_change_test_worked_example(con):
+    # Period 1: P=50, D=20, n=100; period 2: P=40, D=30, n=100 (by hand):
+    # NPS'1 = (50.75 - 20.75) / 103 = 0.291262, Var'1/n'1 = (0.694175 - 0.084833) / 103 = 0.0059159
+    # NPS'2 = (40.75 - 30.75) / 103 = 0.097087, Var'2/n'2 = (0.694175 - 0.009426) / 103 = 0.0066481
+    # z = 0.194175 / sqrt(0.012564) = 1.7323, two-sided p = 0.0832: not significant at 0.05.
+    z, p = con.sql(
+        "SELECT nps_change_z(50, 20, 100, 40, 30, 100), normal_two_sided_p(nps_change_z(50, 20, 100, 40, 30, 100))"
+    ).fetchall()[0]
+    assert z == pytest.approx(1.7323, abs=1e-4)
+    assert p == pytest.approx(0.0832, abs=1e-4)
+    # The same move on ten times the sample is significant.
+    z, p = con.sql("SELECT nps_change_z(500, 200, 1000, 400, 300, 1000), normal_two_sided_p(nps_change_z(500, 200, 1000, 400, 300, 1000))").fetchall()[0]
+    assert z > 5 and p < 1e-6
+    assert con.sql("SELECT nps_change_z(5, 2, 10, 0, 0, 0)").fetchall() == [(None,)]
+
+
+@settings(max_examples=50)
+@given(st.floats(min_value=-8, max_value=8, allow_nan=False))
+def test_normal_p_value_matches_erfc(con, z):
+    assert con.execute("SELECT normal_two_sided_p(?)", [z]).fetchall()[0][0] == pytest.approx(
+        math.erfc(abs(z) / math.sqrt(2)), abs=2e-7
+    )
+
+
+# --- windows from summed counts equal direct computation on the responses -------------------------------
+
+FIRST_DAY = dt.date(2026, 1, 1)
+REGIONS = ["EMEA", "NA", "APAC"]
+
+responses_strategy = st.lists(
+    st.tuples(st.integers(0, 69), st.integers(0, 10), st.sampled_from(REGIONS), st.sampled_from(["gold", "free"])),
+    min_size=1,
+    max_size=300,
+)
+
+
+def _responses_frame(rows) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "response_date": [FIRST_DAY + dt.timedelta(days=offset) for offset, *_ in rows],
+            "score": [score for _, score, *_ in rows],
+            "region": [region for *_, region, _ in rows],
+            "customer_tier": [tier for *_, tier in rows],
+        },
+        schema={"response_date": pl.Date, "score": pl.Int8, "region": pl.String, "customer_tier": pl.String},
+    ).with_columns(
+        pl.lit("email").alias("channel"),
+        pl.lit(None, pl.String).alias("product"),
+        pl.lit(None, pl.String).alias("touchpoint"),
+        pl.lit("en").alias("language"),
+        pl.lit("{}").alias("attributes"),
+        pl.lit("generic").alias("source_format"),
+    )
+
+
+def _windows_from_counts(con, tmp: Path, responses: pl.DataFrame, threshold: int = 30) -> pl.DataFrame:
+    responses_file, counts_file = tmp / "responses.parquet", tmp / "counts.parquet"
+    responses.write_parquet(responses_file)
+    con.sql(sql("select_nps_score_counts_daily"), params={"files": [str(responses_file)], "attribute_names": []}).to_parquet(str(counts_file))
+    spine = [FIRST_DAY + dt.timedelta(days=i) for i in range(70)]
+    return con.sql(
+        sql("select_nps_windows"),
+        params={
+            "files": [str(counts_file)],
+            "spine": spine,
+            "range_start": spine[0],
+            "range_end": spine[-1] + dt.timedelta(days=92),
+            "low_sample_threshold": threshold,
+            "significance_level": 0.05,
+        },
+    ).pl()
+
+
+def _long(responses: pl.DataFrame) -> pl.DataFrame:
+    """One row per response and dimension it counts in, 'overall' included."""
+    dims = ["channel", "region", "product", "touchpoint", "customer_tier", "language"]
+    by_dimension = responses.unpivot(index=["response_date", "score"], on=dims, variable_name="dimension", value_name="segment")
+    overall = responses.select("response_date", "score", pl.lit("overall").alias("dimension"), pl.lit("all").alias("segment"))
+    return pl.concat([overall, by_dimension.filter(pl.col("segment").is_not_null())])
+
+
+def _direct(windows: pl.DataFrame, responses: pl.DataFrame, start: str, end: str, prefix: str) -> pl.DataFrame:
+    """Counts straight from the responses for each window's [start, end], with no score-count table in between."""
+    keys = windows.select(
+        "window_type", "window_start", "window_end", "dimension", "segment", pl.col(start).alias("_from"), pl.col(end).alias("_to")
+    )
+    joined = keys.join(_long(responses), on=["dimension", "segment"], how="left").filter(
+        pl.col("response_date").is_between(pl.col("_from"), pl.col("_to"))
+    )
+    counted = joined.group_by("window_type", "window_start", "window_end", "dimension", "segment").agg(
+        pl.len().cast(pl.Int64).alias(f"{prefix}n"),
+        (pl.col("score") >= 9).sum().cast(pl.Int64).alias(f"{prefix}p"),
+        (pl.col("score") <= 6).sum().cast(pl.Int64).alias(f"{prefix}d"),
+    )
+    return keys.drop("_from", "_to").join(
+        counted, on=["window_type", "window_start", "window_end", "dimension", "segment"], how="left"
+    ).fill_null(0)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=responses_strategy)
+def test_windows_from_summed_counts_equal_direct_computation(con, tmp_path, rows):
+    responses = _responses_frame(rows)
+    windows = _windows_from_counts(con, tmp_path, responses)
+    keys = ["window_type", "window_start", "window_end", "dimension", "segment"]
+    checked = windows.join(_direct(windows, responses, "window_start", "window_end", ""), on=keys).join(
+        _direct(windows, responses, "previous_start", "previous_end", "prev_"), on=keys
+    )
+    assert checked.height == windows.height > 0
+    assert checked["responses"].to_list() == checked["n"].to_list()
+    assert checked["promoters"].to_list() == checked["p"].to_list()
+    assert checked["detractors"].to_list() == checked["d"].to_list()
+    assert checked["previous_responses"].to_list() == checked["prev_n"].to_list()
+    # Every row has responses, but for 'overall' (kept even when empty, with a NULL NPS).
+    assert checked.filter((pl.col("n") == 0) & ((pl.col("dimension") != "overall") | pl.col("nps").is_not_null())).is_empty()
+    for w in checked.filter(pl.col("n") > 0).iter_rows(named=True):
+        assert w["nps"] == pytest.approx(100 * (w["p"] - w["d"]) / w["n"], abs=1e-9)
+        low, high, margin = reference_bounds(w["p"], w["d"], w["n"])
+        assert (w["nps_ci_low"], w["nps_ci_high"], w["margin_of_error"]) == pytest.approx((low, high, margin), abs=1e-9)
+        if w["prev_n"]:
+            previous = 100 * (w["prev_p"] - w["prev_d"]) / w["prev_n"]
+            assert w["nps_change"] == pytest.approx(w["nps"] - previous, abs=1e-9)
+            assert w["significant_change"] == (w["change_p_value"] < 0.05)
+        else:
+            assert w["change_p_value"] is None and not w["significant_change"]
+    assert checked["low_sample"].to_list() == [n < 30 for n in checked["n"]]
+    # The change is only ever tested against the window right before, sharing no day with it.
+    assert (checked["previous_end"] + dt.timedelta(days=1) == checked["window_start"]).all()
+    trailing = checked.filter(pl.col("window_type").str.starts_with("trailing"))
+    assert (trailing["previous_end"] - trailing["previous_start"] == trailing["window_end"] - trailing["window_start"]).all()
+    # Every kind of window is there, and trailing windows end on every day of the spine.
+    kinds = windows.filter(pl.col("dimension") == "overall").group_by("window_type").len()
+    assert dict(kinds.iter_rows()) == {
+        "trailing_7d": 70, "trailing_28d": 70, "trailing_90d": 70, "week": 11, "month": 3, "quarter": 1,
+    }
+
+
+def _weighted(con, tmp: Path, responses: pl.DataFrame, strata: list[str], shares: dict[str, float]) -> pl.DataFrame:
+    responses_file = tmp / "responses.parquet"
+    responses.write_parquet(responses_file)
+    spine = [FIRST_DAY + dt.timedelta(days=i) for i in range(70)]
+    return con.sql(
+        sql("select_nps_windows_weighted"),
+        params={
+            "files": [str(responses_file)],
+            "spine": spine,
+            "range_start": spine[0],
+            "range_end": spine[-1] + dt.timedelta(days=92),
+            "population": [{"cell": cell, "share": share} for cell, share in shares.items()],
+            "strata": strata,
+            "strata_label": ", ".join(strata),
+            "population_version": "test",
+            "low_sample_threshold": 30,
+        },
+    ).pl()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=responses_strategy)
+def test_weighting_to_the_sample_own_shares_changes_nothing(con, tmp_path, rows):
+    """Post-stratifying to the sample's own cell shares gives weight 1 to everyone: NPS and n unchanged."""
+    responses = _responses_frame(rows)
+    shares = dict(responses.group_by("region").len().iter_rows())
+    windows = _weighted(con, tmp_path, responses, ["region"], shares).filter(pl.col("window_type") == "quarter")
+    total = responses.height
+    row = windows.row(0, named=True)
+    assert row["responses"] == total
+    assert row["weighted_nps"] == pytest.approx(row["nps"], abs=1e-9)
+    assert row["effective_sample_size"] == pytest.approx(total)
+    assert row["design_effect"] == pytest.approx(1.0)
+    assert row["population_share_covered"] == pytest.approx(1.0)
+
+
+def test_weighted_nps_and_kish_effective_sample_size_by_hand(con, tmp_path):
+    # 80 responses in EMEA (40 promoters, 10 detractors), 20 in NA (2 promoters, 10 detractors); the population
+    # is half and half. Weights: EMEA 0.5 / 0.8 = 0.625, NA 0.5 / 0.2 = 2.5.
+    # Weighted p = 0.5 * 40/80 + 0.5 * 2/20 = 0.30; d = 0.5 * 10/80 + 0.5 * 10/20 = 0.3125: NPS -1.25.
+    # n_eff = (80 * 0.625 + 20 * 2.5)^2 / (80 * 0.625^2 + 20 * 2.5^2) = 10000 / 156.25 = 64.
+    rows = [(0, 10, "EMEA", "gold")] * 40 + [(0, 8, "EMEA", "gold")] * 30 + [(0, 3, "EMEA", "gold")] * 10
+    rows += [(0, 9, "NA", "gold")] * 2 + [(0, 7, "NA", "gold")] * 8 + [(0, 0, "NA", "gold")] * 10
+    row = _weighted(con, tmp_path, _responses_frame(rows), ["region"], {"EMEA": 0.5, "NA": 0.5}).filter(
+        pl.col("window_type") == "trailing_7d"
+    ).row(0, named=True)
+    assert row["nps"] == pytest.approx(100 * (42 - 20) / 100)
+    assert row["weighted_nps"] == pytest.approx(-1.25)
+    assert row["effective_sample_size"] == pytest.approx(64.0)
+    assert row["design_effect"] == pytest.approx(100 / 64)
+    low, high, margin = reference_bounds(0.30 * 64, 0.3125 * 64, 64)
+    assert (row["weighted_ci_low"], row["weighted_ci_high"]) == pytest.approx((low, high))
+    # The weighted interval is wider than an unweighted one on 100 responses with the same shares.
+    assert margin > reference_bounds(30, 31.25, 100)[2]
+
+
+def test_cells_outside_the_population_are_counted_not_weighted(con, tmp_path):
+    rows = [(0, 10, "EMEA", "gold")] * 10 + [(0, 0, "APAC", "gold")] * 5
+    key = CELL_SEPARATOR.join
+    row = _weighted(con, tmp_path, _responses_frame(rows), ["region", "customer_tier"], {key(["EMEA", "gold"]): 0.7, key(["NA", "gold"]): 0.3}).filter(
+        pl.col("window_type") == "trailing_7d"
+    ).row(0, named=True)
+    assert row["responses"] == 15 and row["responses_weighted"] == 10 and row["responses_outside_population"] == 5
+    assert row["population_share_covered"] == pytest.approx(0.7)
+    assert row["strata_cells_without_responses"] == 1
+    assert row["weighted_nps"] == pytest.approx(100.0)
+
+
+# --- coverage of the 95 % interval ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [30, 100, 400])
+@pytest.mark.parametrize("shares", [(0.5, 0.2), (0.3, 0.3), (0.7, 0.05)])
+def test_interval_covers_true_nps_about_95_percent(con, n, shares):
+    samples = 20_000
+    rng = np.random.default_rng(20261122 + n)
+    counts = rng.multinomial(n, [shares[0], 1 - sum(shares), shares[1]], size=samples)
+    frame = pl.DataFrame({"promoters": counts[:, 0], "detractors": counts[:, 2], "responses": np.full(samples, n)})
+    true_nps = 100 * (shares[0] - shares[1])
+    coverage = con.sql(
+        "SELECT avg(CAST(nps_adjusted_wald_bound(promoters, detractors, responses, -1) <= $true "
+        "AND $true <= nps_adjusted_wald_bound(promoters, detractors, responses, 1) AS INTEGER)) FROM frame",
+        params={"true": true_nps},
+    ).fetchall()[0][0]
+    assert 0.93 <= coverage <= 0.97, f"coverage {coverage:.4f} at n={n}, shares={shares}"
