@@ -68,10 +68,10 @@ def window_end_days(days: list[dt.date]) -> list[dt.date]:
     return days_in(days[0], last + dt.timedelta(days=1))
 
 
-def window_inputs(layout: WarehouseLayout, days: list[dt.date]) -> dict:
+def window_inputs(layout: WarehouseLayout, days: list[dt.date], lookback_days: int = LOOKBACK_DAYS) -> dict:
     """Bound parameters shared by the window queries: the materialised days around ``days`` and the range of ends."""
     ends = window_end_days(days)
-    around = days_in(ends[0] - dt.timedelta(days=LOOKBACK_DAYS), ends[-1] + dt.timedelta(days=1))
+    around = days_in(ends[0] - dt.timedelta(days=lookback_days), ends[-1] + dt.timedelta(days=1))
     return {
         "spine": layout.days_with_files("nps_daily", around),
         "range_start": ends[0],
@@ -104,8 +104,12 @@ def materialise_nps_windows(con, layout: WarehouseLayout, days: list[dt.date], l
 def materialise_nps_windows_weighted(
     con, layout: WarehouseLayout, days: list[dt.date], population: Population | None, low_sample_threshold: int
 ) -> dict[dt.date, int]:
-    """Overall NPS per window beside its post-stratified NPS (NULL where no population file is set)."""
-    inputs = window_inputs(layout, days)
+    """Overall NPS per window beside its post-stratified NPS (NULL where no population file is set).
+
+    Read from the responses (the strata are whatever the population file names), without a change
+    test, so only the longest window's days before the range are needed.
+    """
+    inputs = window_inputs(layout, days, lookback_days=LONGEST_TRAILING + 1)
     relation = con.sql(
         sql("select_nps_windows_weighted"),
         params={

@@ -3,7 +3,7 @@ WITH windows AS (
     SELECT * FROM nps_window_definitions($spine, $range_start, $range_end)
 ),
 population AS (
-    SELECT cell.cell AS cell, cell.share / sum(cell.share) OVER () AS share
+    SELECT cell.cell AS cell, cell.share / sum(cell.share ORDER BY cell.cell) OVER () AS share
     FROM unnest(CAST($population AS STRUCT(cell VARCHAR, share DOUBLE)[])) AS t(cell)
 ),
 cells_daily AS (
@@ -46,18 +46,23 @@ covered AS (
         sum(responses) OVER w AS responses_covered
     FROM window_cells
     WHERE share > 0
-    WINDOW w AS (PARTITION BY window_type, window_start, window_end)
+    -- Ordered sums throughout: floating-point sums in a fixed order give the same figures on every re-run.
+    WINDOW w AS (
+        PARTITION BY window_type, window_start, window_end ORDER BY cell
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    )
 ),
 weighted AS (
     SELECT
         window_type, window_start, window_end,
         -- w_h = (N_h / N) / (n_h / n) for every response of cell h.
-        sum(promoters * (share / share_covered) / (responses / responses_covered))
-            / sum(responses * (share / share_covered) / (responses / responses_covered)) AS promoter_share,
-        sum(detractors * (share / share_covered) / (responses / responses_covered))
-            / sum(responses * (share / share_covered) / (responses / responses_covered)) AS detractor_share,
-        pow(sum(responses * (share / share_covered) / (responses / responses_covered)), 2)
-            / sum(responses * pow((share / share_covered) / (responses / responses_covered), 2)) AS effective_sample_size,
+        sum(promoters * (share / share_covered) / (responses / responses_covered) ORDER BY cell)
+            / sum(responses * (share / share_covered) / (responses / responses_covered) ORDER BY cell) AS promoter_share,
+        sum(detractors * (share / share_covered) / (responses / responses_covered) ORDER BY cell)
+            / sum(responses * (share / share_covered) / (responses / responses_covered) ORDER BY cell) AS detractor_share,
+        pow(sum(responses * (share / share_covered) / (responses / responses_covered) ORDER BY cell), 2)
+            / sum(responses * pow((share / share_covered) / (responses / responses_covered), 2) ORDER BY cell)
+            AS effective_sample_size,
         any_value(responses_covered) AS responses_weighted,
         any_value(share_covered) AS population_share_covered,
         count(*) AS cells_with_responses

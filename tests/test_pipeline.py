@@ -3,6 +3,7 @@
 import datetime as dt
 import os
 import time
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -47,13 +48,20 @@ def test_one_partition(pipeline):
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    pipeline = Pipeline(tmp_path_factory.mktemp("demo"))
+    pipeline = Pipeline(
+        tmp_path_factory.mktemp("demo"),
+        weighting_file=str(Path(__file__).resolve().parent.parent / "data" / "seeds" / "demo_population_shares.csv"),
+        benchmark_industry="Software & SaaS",
+    )
     write_landing_zone(pipeline.landing, responses=3000, days=30, end_date=dt.date(2024, 3, 30), seed=3)
     assert pipeline.run("2024-03-01", "2024-03-30").success
     return pipeline
 
 
-TABLES = ("responses", "nps_score_counts_daily", "nps_daily", "nps_daily_segment", "detractor_followups", "quarantine", "ingest_files", "duplicates")
+TABLES = (
+    "responses", "nps_score_counts_daily", "nps_daily", "nps_daily_segment", "detractor_followups", "quarantine",
+    "ingest_files", "duplicates", "nps_windows", "nps_windows_weighted", "nps_benchmark_comparison",
+)
 ORDER = {
     "responses": "response_id",
     "nps_score_counts_daily": "response_date, dimension, segment, score",
@@ -63,6 +71,9 @@ ORDER = {
     "quarantine": "source_file, source_row",
     "ingest_files": "source_file",
     "duplicates": "source_file, source_row",
+    "nps_windows": "window_end, window_type, dimension, segment",
+    "nps_windows_weighted": "window_end, window_type",
+    "nps_benchmark_comparison": "window_end, window_type, benchmark_publisher, benchmark_study",
 }
 
 
