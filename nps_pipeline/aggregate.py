@@ -68,36 +68,29 @@ def window_end_days(days: list[dt.date]) -> list[dt.date]:
     return days_in(days[0], last + dt.timedelta(days=1))
 
 
-def window_inputs(layout: WarehouseLayout, days: list[dt.date], lookback_days: int = LOOKBACK_DAYS) -> dict:
-    """Bound parameters shared by the window queries: the materialised days around ``days`` and the range of ends."""
+def window_params(layout: WarehouseLayout, days: list[dt.date], source_table: str, lookback_days: int = LOOKBACK_DAYS) -> tuple[dict, list[dt.date]]:
+    """Bound parameters shared by the window queries, and the window ends a run over ``days`` replaces.
+
+    ``files`` are the ``source_table`` files of the ends' range and ``lookback_days`` before it;
+    ``spine`` the days of that span that are materialised (have an ``nps_daily`` file).
+    """
     ends = window_end_days(days)
     around = days_in(ends[0] - dt.timedelta(days=lookback_days), ends[-1] + dt.timedelta(days=1))
-    return {
+    params = {
+        "files": layout.table_files_for_days(source_table, around),
         "spine": layout.days_with_files("nps_daily", around),
         "range_start": ends[0],
         "range_end": ends[-1],
-        "around": around,
-        "ends": ends,
     }
-
-
-def nps_windows_relation(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], low_sample_threshold: int):
-    inputs = window_inputs(layout, days)
-    return con.sql(
-        sql("select_nps_windows"),
-        params={
-            "files": layout.table_files_for_days("nps_score_counts_daily", inputs["around"]),
-            "spine": inputs["spine"],
-            "range_start": inputs["range_start"],
-            "range_end": inputs["range_end"],
-            "low_sample_threshold": low_sample_threshold,
-            "significance_level": SIGNIFICANCE_LEVEL,
-        },
-    ), inputs["ends"]
+    return params, ends
 
 
 def materialise_nps_windows(con, layout: WarehouseLayout, days: list[dt.date], low_sample_threshold: int) -> dict[dt.date, int]:
-    relation, ends = nps_windows_relation(con, layout, days, low_sample_threshold)
+    params, ends = window_params(layout, days, "nps_score_counts_daily")
+    relation = con.sql(
+        sql("select_nps_windows"),
+        params={**params, "low_sample_threshold": low_sample_threshold, "significance_level": SIGNIFICANCE_LEVEL},
+    )
     return replace_days(relation, layout, "nps_windows", ends)
 
 
@@ -109,14 +102,11 @@ def materialise_nps_windows_weighted(
     Read from the responses (the strata are whatever the population file names), without a change
     test, so only the longest window's days before the range are needed.
     """
-    inputs = window_inputs(layout, days, lookback_days=LONGEST_TRAILING + 1)
+    params, ends = window_params(layout, days, "responses", lookback_days=LONGEST_TRAILING + 1)
     relation = con.sql(
         sql("select_nps_windows_weighted"),
         params={
-            "files": layout.table_files_for_days("responses", inputs["around"]),
-            "spine": inputs["spine"],
-            "range_start": inputs["range_start"],
-            "range_end": inputs["range_end"],
+            **params,
             "population": population.cells if population else [],
             "strata": population.strata if population else [],
             "strata_label": ", ".join(population.strata) if population else None,
@@ -124,4 +114,4 @@ def materialise_nps_windows_weighted(
             "low_sample_threshold": low_sample_threshold,
         },
     )
-    return replace_days(relation, layout, "nps_windows_weighted", inputs["ends"])
+    return replace_days(relation, layout, "nps_windows_weighted", ends)

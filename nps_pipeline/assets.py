@@ -64,6 +64,12 @@ def _window_label(days: list[dt.date]) -> str:
     return days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()}..{days[-1].isoformat()}"
 
 
+def _latest_windows(con, nps: NpsPipelineResource, table: str, query: str, written: dict[dt.date, int], last_end: dt.date) -> pl.DataFrame:
+    """Each kind of window at its last end on or before ``last_end``, from the files this run wrote."""
+    ends = [day for day, rows in written.items() if rows]
+    return con.sql(sql(query), params={"files": nps.layout.table_files_for_days(table, ends), "last_end": last_end}).pl()
+
+
 def _markdown(frame: pl.DataFrame, limit: int = 20) -> str:
     if frame.is_empty():
         return "_no rows_"
@@ -347,11 +353,7 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
     days = window_days(context)
     with nps.writing() as con:
         written = aggregate.materialise_nps_windows(con, layout, days, nps.low_sample_threshold)
-        ends = [d for d, n in written.items() if n]
-        frame = con.sql(
-            sql("select_window_overview"),
-            params={"files": layout.table_files_for_days("nps_windows", ends), "last_end": days[-1]},
-        ).pl()
+        frame = _latest_windows(con, nps, "nps_windows", "select_window_overview", written, days[-1])
         charts = report.charts_for(con, layout, days[-1])
     return dg.MaterializeResult(
         metadata={
@@ -393,11 +395,7 @@ def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineReso
             context.log.error(problem)
     with nps.writing() as con:
         written = aggregate.materialise_nps_windows_weighted(con, layout, days, population, nps.low_sample_threshold)
-        ends = [d for d, n in written.items() if n]
-        frame = con.sql(
-            sql("select_weighted_window_overview"),
-            params={"files": layout.table_files_for_days("nps_windows_weighted", ends), "last_end": days[-1]},
-        ).pl()
+        frame = _latest_windows(con, nps, "nps_windows_weighted", "select_weighted_window_overview", written, days[-1])
     check = dg.AssetCheckResult(
         check_name="weighting_file_valid",
         passed=problem is None,
@@ -437,11 +435,7 @@ def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipeline
     with nps.writing() as con:
         industries = benchmarks.materialise_industry_benchmarks(con, layout, nps.benchmarks_file)
         written = benchmarks.materialise_nps_benchmark_comparison(con, layout, days, nps.benchmark_industry)
-        ends = [d for d, n in written.items() if n]
-        latest = con.sql(
-            sql("select_benchmark_overview"),
-            params={"files": layout.table_files_for_days("nps_benchmark_comparison", ends), "last_end": days[-1]},
-        ).pl()
+        latest = _latest_windows(con, nps, "nps_benchmark_comparison", "select_benchmark_overview", written, days[-1])
     known = nps.benchmark_industry.strip().lower() in {i.lower() for i in industries}
     if not nps.benchmark_industry:
         description = "no NPS_BENCHMARK_INDUSTRY set: nothing compared"

@@ -74,6 +74,22 @@ def _summary(warehouse_dir: Path) -> str:
             "SELECT response_date, responses, round(nps, 1) AS nps, round(nps_ci_low, 1) AS low, "
             "round(nps_ci_high, 1) AS high FROM nps_daily ORDER BY response_date DESC LIMIT 7"
         ).fetchall()
+        windows = con.sql(
+            "SELECT window_type, window_start, window_end, responses, round(nps, 1), round(nps_ci_low, 1), "
+            "round(nps_ci_high, 1), round(nps_change, 1), round(change_p_value, 3), significant_change "
+            "FROM nps_windows WHERE dimension = 'overall' AND window_type IN ('trailing_28d', 'month', 'quarter') "
+            "AND window_end <= (SELECT max(response_date) FROM nps_daily) "
+            "QUALIFY row_number() OVER (PARTITION BY window_type ORDER BY window_end DESC) = 1 ORDER BY window_type DESC"
+        ).fetchall()
+        weighted = con.sql(
+            "SELECT round(nps, 1), round(weighted_nps, 1), round(weighted_ci_low, 1), round(weighted_ci_high, 1), "
+            "round(effective_sample_size, 0), strata FROM nps_windows_weighted WHERE window_type = 'trailing_28d' "
+            "AND weighted_nps IS NOT NULL ORDER BY window_end DESC LIMIT 1"
+        ).fetchall()
+        benchmark = con.sql(
+            "SELECT statement, comparison FROM nps_benchmark_comparison WHERE window_type = 'trailing_28d' "
+            "AND latest_benchmark ORDER BY window_end DESC LIMIT 1"
+        ).fetchall()
         accounting = con.sql(
             "SELECT sum(rows_read), sum(rows_valid), sum(rows_duplicate), sum(rows_quarantined) FROM ingest_files"
         ).fetchall()[0]
@@ -83,6 +99,13 @@ def _summary(warehouse_dir: Path) -> str:
         "  rows read {:,} = valid {:,} + duplicate {:,} + quarantined {:,}".format(*[int(v or 0) for v in accounting])
     )
     lines.append("  last days: " + "; ".join(f"{d} n={n} NPS {s} [{lo}, {hi}]" for d, n, s, lo, hi in recent))
+    for kind, start, end, n, score, lo, hi, change, p_value, significant in windows:
+        moved = f", change {change:+} (p={p_value}{', significant' if significant else ''})" if change is not None else ""
+        lines.append(f"  {kind} {start}..{end}: n={n:,} NPS {score} [{lo}, {hi}]{moved}")
+    for score, weighted_score, lo, hi, n_eff, strata in weighted:
+        lines.append(f"  weighted by {strata} (28 days): NPS {weighted_score} [{lo}, {hi}], n_eff {n_eff:,.0f} (unweighted {score})")
+    for statement, comparison in benchmark:
+        lines.append(f"  benchmark (28 days): {statement}: {comparison}")
     return "\n".join(lines)
 
 

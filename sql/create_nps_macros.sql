@@ -56,6 +56,19 @@ CREATE OR REPLACE MACRO nps_change_z(promoters, detractors, responses, previous_
                + nps_adjusted_variance(previous_promoters, previous_detractors, previous_responses))
     END;
 
+-- Promoters, passives and detractors per day, dimension and segment, summed from score-count files.
+CREATE OR REPLACE MACRO nps_category_counts(files) AS TABLE
+SELECT
+    response_date,
+    dimension,
+    segment,
+    sum(responses) AS responses,
+    coalesce(sum(responses) FILTER (WHERE score >= 9), 0) AS promoters,
+    coalesce(sum(responses) FILTER (WHERE score BETWEEN 7 AND 8), 0) AS passives,
+    coalesce(sum(responses) FILTER (WHERE score <= 6), 0) AS detractors
+FROM read_parquet(files, union_by_name = true)
+GROUP BY response_date, dimension, segment;
+
 -- Every window ending in [range_start, range_end]: trailing 7/28/90 days ending on a materialised day of
 -- `spine`, and calendar weeks (ISO, Monday first), months and quarters holding a materialised day; each with
 -- the window right before it, of the same kind and length, that shares no day with it.

@@ -4,15 +4,7 @@ WITH days AS (
     FROM generate_series(CAST($start AS DATE), CAST($end AS DATE) - 1, INTERVAL 1 DAY) AS t(day)
 ),
 counts AS (
-    SELECT
-        response_date,
-        sum(responses) AS responses,
-        sum(responses) FILTER (WHERE score >= 9) AS promoters,
-        sum(responses) FILTER (WHERE score BETWEEN 7 AND 8) AS passives,
-        sum(responses) FILTER (WHERE score <= 6) AS detractors
-    FROM read_parquet($files, union_by_name = true)
-    WHERE dimension = 'overall'
-    GROUP BY response_date
+    SELECT * FROM nps_category_counts($files) WHERE dimension = 'overall'
 )
 SELECT
     days.response_date,

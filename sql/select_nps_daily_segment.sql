@@ -1,16 +1,6 @@
 -- Select the daily NPS of every segment of every dimension with responses, from the score counts.
 WITH counts AS (
-    SELECT
-        response_date,
-        dimension,
-        segment,
-        sum(responses) AS responses,
-        coalesce(sum(responses) FILTER (WHERE score >= 9), 0) AS promoters,
-        coalesce(sum(responses) FILTER (WHERE score BETWEEN 7 AND 8), 0) AS passives,
-        coalesce(sum(responses) FILTER (WHERE score <= 6), 0) AS detractors
-    FROM read_parquet($files, union_by_name = true)
-    WHERE dimension <> 'overall'
-    GROUP BY response_date, dimension, segment
+    SELECT * FROM nps_category_counts($files) WHERE dimension <> 'overall'
 )
 SELECT
     response_date,

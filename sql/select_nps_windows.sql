@@ -8,16 +8,7 @@ spans AS (
     SELECT window_type, previous_start, previous_end FROM windows
 ),
 daily AS (
-    SELECT
-        response_date,
-        dimension,
-        segment,
-        sum(responses) AS responses,
-        coalesce(sum(responses) FILTER (WHERE score >= 9), 0) AS promoters,
-        coalesce(sum(responses) FILTER (WHERE score BETWEEN 7 AND 8), 0) AS passives,
-        coalesce(sum(responses) FILTER (WHERE score <= 6), 0) AS detractors
-    FROM read_parquet($files, union_by_name = true)
-    GROUP BY ALL
+    SELECT * FROM nps_category_counts($files)
 ),
 span_counts AS (
     SELECT
