@@ -396,6 +396,13 @@ def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineReso
     with nps.writing() as con:
         written = aggregate.materialise_nps_windows_weighted(con, layout, days, population, nps.low_sample_threshold)
         frame = _latest_windows(con, nps, "nps_windows_weighted", "select_weighted_window_overview", written, days[-1])
+    widest = frame.filter(pl.col("window_type") == "trailing_90d")
+    if population and not widest.is_empty() and widest["responses"][0] and widest["outside_population"][0] == widest["responses"][0]:
+        problem = (
+            f"no response of the 90 days to {widest['window_end'][0]} falls in a cell of {nps.weighting_file} "
+            f"(strata {', '.join(population.strata)}): check the column names and values"
+        )
+        context.log.error(problem)
     check = dg.AssetCheckResult(
         check_name="weighting_file_valid",
         passed=problem is None,

@@ -56,30 +56,35 @@ def load_population(path: str | Path) -> Population:
     if frame.is_empty():
         raise WeightingFileError(f"weighting file {path}: no rows")
 
-    checked = frame.with_row_index("row", offset=1).with_columns(
-        pl.col(share_column).str.strip_chars().cast(pl.Float64, strict=False).alias("share"),
+    checked = frame.with_row_index("__row", offset=1).with_columns(
+        pl.col(share_column).str.strip_chars().cast(pl.Float64, strict=False).alias("__share"),
         *(pl.col(c).str.strip_chars() for c in strata),
     )
     problems = []
     for column in strata:
-        for row in checked.filter(pl.col(column).fill_null("") == "")["row"].to_list():
+        for row in checked.filter(pl.col(column).fill_null("") == "")["__row"].to_list():
             problems.append(f"row {row}: {column} is empty")
-    for row, value in checked.filter(pl.col("share").is_null()).select("row", share_column).iter_rows():
+    for row, value in checked.filter(pl.col("__share").is_null()).select("__row", share_column).iter_rows():
         problems.append(f"row {row}: {share_column} {value!r} is not a number")
-    for row, value in checked.filter(pl.col("share") < 0).select("row", "share").iter_rows():
+    for row, value in checked.filter(pl.col("__share") < 0).select("__row", "__share").iter_rows():
         problems.append(f"row {row}: {share_column} {value} is negative")
-    duplicated = checked.filter(pl.struct(strata).is_duplicated()).group_by(strata).agg(pl.col("row").sort())
+    # Cells are matched case-insensitively ('EMEA' in the file is 'emea' in an export).
+    checked = checked.with_columns(
+        pl.concat_str([pl.col(c).str.to_lowercase() for c in strata], separator=CELL_SEPARATOR).alias("__cell")
+    )
+    duplicated = (
+        checked.filter(pl.col("__cell").is_duplicated())
+        .group_by("__cell", maintain_order=True)
+        .agg(pl.col("__row").sort(), *(pl.col(c).first() for c in strata))
+    )
     for values in duplicated.iter_rows(named=True):
         cell = ", ".join(f"{c}={values[c]}" for c in strata)
-        problems.append(f"rows {', '.join(map(str, values['row']))}: the cell {cell} is given more than once")
+        problems.append(f"rows {', '.join(map(str, values['__row']))}: the cell {cell} is given more than once")
     if problems:
         raise WeightingFileError(f"weighting file {path}: " + "; ".join(problems[:10]))
-    total = checked["share"].sum()
+    total = checked["__share"].sum()
     if not total or total <= 0:
         raise WeightingFileError(f"weighting file {path}: the shares in {share_column} add up to {total}, not more than 0")
 
-    cells = checked.select(
-        pl.concat_str(strata, separator=CELL_SEPARATOR).alias("cell"),
-        (pl.col("share") / total).alias("share"),
-    ).to_dicts()
+    cells = checked.select(pl.col("__cell").alias("cell"), (pl.col("__share") / total).alias("share")).to_dicts()
     return Population(str(path), strata, cells, hashlib.sha256(raw).hexdigest()[:12])

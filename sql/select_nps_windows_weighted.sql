@@ -1,4 +1,4 @@
--- Select overall NPS per window ending in [$range_start, $range_end], unweighted and post-stratified to $population shares of the $strata cells, with Kish's effective sample size in the weighted interval.
+-- Select overall NPS per window ending in [$range_start, $range_end], unweighted and post-stratified to $population shares of the $strata cells (values matched trimmed and case-insensitively), with Kish's effective sample size in the weighted interval.
 WITH windows AS (
     SELECT * FROM nps_window_definitions($spine, $range_start, $range_end)
 ),
@@ -12,13 +12,13 @@ cells_daily AS (
         array_to_string(
             list_transform(
                 CAST($strata AS VARCHAR[]),
-                lambda name: coalesce(
+                lambda name: coalesce(lower(trim(
                     CASE name
                         WHEN 'channel' THEN channel WHEN 'region' THEN region WHEN 'product' THEN product
                         WHEN 'touchpoint' THEN touchpoint WHEN 'customer_tier' THEN customer_tier
                         WHEN 'language' THEN language WHEN 'source_format' THEN source_format
                         ELSE json_extract_string(attributes, '$."' || replace(name, '"', '\"') || '"')
-                    END, '')),
+                    END)), '')),
             chr(31)) AS cell,
         count(*) AS responses,
         count(*) FILTER (WHERE score >= 9) AS promoters,

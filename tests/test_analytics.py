@@ -181,6 +181,27 @@ def test_a_broken_weighting_file_and_an_unknown_industry_are_named(tmp_path):
     assert pipeline.table("nps_benchmark_comparison").is_empty()
 
 
+def test_a_population_file_that_matches_no_response_is_named(tmp_path):
+    population = tmp_path / "population.csv"
+    population.write_text("regoin,population_share\nEMEA,1\n", encoding="utf-8")
+    pipeline = Pipeline(tmp_path, weighting_file=str(population))
+    pipeline.land("a.csv", export([("a1", "2024-05-02", 10, "web", "emea ", "basic"), ("a2", "2024-05-02", 0, "web", "EMEA", "basic")]))
+    result = pipeline.run("2024-05-02")
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["weighting_file_valid"]
+    assert not check.passed and "no response of the 90 days to 2024-05-02 falls in a cell" in check.description
+    assert "strata regoin" in check.description
+
+
+def test_population_cells_match_case_and_spaces_insensitively(tmp_path):
+    population = tmp_path / "population.csv"
+    population.write_text("region,population_share\nEMEA,1\n", encoding="utf-8")
+    pipeline = Pipeline(tmp_path, weighting_file=str(population))
+    pipeline.land("a.csv", export([("a1", "2024-05-02", 10, "web", "emea ", "basic"), ("a2", "2024-05-02", 0, "web", "EMEA", "basic")]))
+    assert pipeline.run("2024-05-02").success
+    row = pipeline.table("nps_windows_weighted").filter(pl.col("window_type") == "trailing_7d").row(0, named=True)
+    assert row["responses_weighted"] == 2 and row["responses_outside_population"] == 0
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -190,6 +211,7 @@ def test_a_broken_weighting_file_and_an_unknown_industry_are_named(tmp_path):
         ("region,population\nEMEA,-1\n", "row 1: population -1.0 is negative"),
         ("region,tier,population\nEMEA,,3\n", "row 1: tier is empty"),
         ("region,population\nEMEA,0\n", "add up to 0.0"),
+        ("region,population\nEMEA,1\nemea,2\n", "rows 1, 2: the cell region=EMEA is given more than once"),
     ],
 )
 def test_population_file_rules(tmp_path, text, message):

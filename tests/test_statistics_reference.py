@@ -214,7 +214,7 @@ def _weighted(con, tmp: Path, responses: pl.DataFrame, strata: list[str], shares
             "spine": spine,
             "range_start": spine[0],
             "range_end": spine[-1] + dt.timedelta(days=92),
-            "population": [{"cell": cell, "share": share} for cell, share in shares.items()],
+            "population": [{"cell": cell.lower(), "share": share} for cell, share in shares.items()],
             "strata": strata,
             "strata_label": ", ".join(strata),
             "population_version": "test",
