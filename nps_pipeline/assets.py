@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from nps_pipeline import aggregate, benchmarks, dedupe, followup, report, serve, staging
-from nps_pipeline.charts import markdown_image, trend_svg
+from nps_pipeline.charts import markdown_image, segments_svg, trend_svg
 from nps_pipeline.formats import load_source_settings, settings_for
 from nps_pipeline.ingest import scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
@@ -342,7 +342,18 @@ def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResourc
     days = window_days(context)
     with nps.writing() as con:
         written = aggregate.materialise_nps_daily_segment(con, layout, days, nps.low_sample_threshold)
-    return dg.MaterializeResult(metadata={"window": _window_label(days), "rows": sum(written.values())})
+        last_day = con.sql(
+            sql("select_daily_segments"),
+            params={"files": layout.table_files_for_days("nps_daily_segment", days[-1:]), "day": days[-1]},
+        ).pl()
+    chart = segments_svg(f"NPS by segment on {days[-1].isoformat()} (95 % intervals)", report.segment_bars(last_day))
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "rows": sum(written.values()),
+            "segments_last_day": dg.MetadataValue.md(markdown_image(chart, "NPS by segment")),
+        }
+    )
 
 
 @dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[nps_score_counts_daily, nps_daily], **DAILY)

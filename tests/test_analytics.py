@@ -107,7 +107,13 @@ def test_pictures_in_the_ui_and_the_static_report(windows_run):
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         metadata[materialization.asset_key.to_user_string()] = materialization.metadata
-    for asset, keys in {"nps_windows": ("trend", "segments"), "nps_daily": ("trend",), "nps_report": ("trend", "segments")}.items():
+    shown = {
+        "nps_windows": ("trend", "segments"),
+        "nps_daily": ("trend",),
+        "nps_daily_segment": ("segments_last_day",),
+        "nps_report": ("trend", "segments"),
+    }
+    for asset, keys in shown.items():
         for key in keys:
             assert "data:image/svg+xml;base64," in metadata[asset][key].value
     report = (pipeline.warehouse / "report.html").read_text(encoding="utf-8")
