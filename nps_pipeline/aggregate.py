@@ -10,7 +10,7 @@ import datetime as dt
 import duckdb
 
 from nps_pipeline.storage import WarehouseLayout, days_in, replace_days, sql
-from nps_pipeline.weighting import Population
+from nps_pipeline.weighting import Population, cell_weights
 
 
 def materialise_nps_score_counts_daily(
@@ -94,24 +94,34 @@ def materialise_nps_windows(con, layout: WarehouseLayout, days: list[dt.date], l
     return replace_days(relation, layout, "nps_windows", ends)
 
 
+def nps_windows_weighted_relation(
+    con, params: dict, population: Population | None, low_sample_threshold: int
+) -> duckdb.DuckDBPyRelation:
+    """Overall NPS per window beside its weighted NPS; ``params`` are the window parameters over ``responses``."""
+    cells = con.sql(sql("select_weighting_cells"), params={**params, "strata": population.strata if population else []}).pl()
+    weights = cell_weights(cells, population)
+    con.register("window_cells", cells.drop("cell_values").to_arrow())
+    con.register("cell_weights", weights.to_arrow())
+    return con.sql(
+        sql("select_nps_windows_weighted"),
+        params={
+            "strata_label": ", ".join(population.strata) if population else None,
+            "method": population.method if population else None,
+            "population_cells": sum(1 for s in population.shares if s["share"] > 0) if population else 0,
+            "population_version": population.version if population else None,
+            "low_sample_threshold": low_sample_threshold,
+        },
+    )
+
+
 def materialise_nps_windows_weighted(
     con, layout: WarehouseLayout, days: list[dt.date], population: Population | None, low_sample_threshold: int
 ) -> dict[dt.date, int]:
-    """Overall NPS per window beside its post-stratified NPS (NULL where no population file is set).
+    """Overall NPS per window beside its weighted NPS (NULL where no population file is set).
 
     Read from the responses (the strata are whatever the population file names), without a change
     test, so only the longest window's days before the range are needed.
     """
     params, ends = window_params(layout, days, "responses", lookback_days=LONGEST_TRAILING + 1)
-    relation = con.sql(
-        sql("select_nps_windows_weighted"),
-        params={
-            **params,
-            "population": population.cells if population else [],
-            "strata": population.strata if population else [],
-            "strata_label": ", ".join(population.strata) if population else None,
-            "population_version": population.version if population else None,
-            "low_sample_threshold": low_sample_threshold,
-        },
-    )
+    relation = nps_windows_weighted_relation(con, params, population, low_sample_threshold)
     return replace_days(relation, layout, "nps_windows_weighted", ends)

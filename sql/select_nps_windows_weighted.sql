@@ -1,85 +1,32 @@
--- Select overall NPS per window ending in [$range_start, $range_end], unweighted and post-stratified to $population shares of the $strata cells (values matched trimmed and case-insensitively), with Kish's effective sample size in the weighted interval.
-WITH windows AS (
-    SELECT * FROM nps_window_definitions($spine, $range_start, $range_end)
-),
-population AS (
-    SELECT cell.cell AS cell, cell.share / sum(cell.share ORDER BY cell.cell) OVER () AS share
-    FROM unnest(CAST($population AS STRUCT(cell VARCHAR, share DOUBLE)[])) AS t(cell)
-),
-cells_daily AS (
-    SELECT
-        response_date,
-        array_to_string(
-            list_transform(
-                CAST($strata AS VARCHAR[]),
-                lambda name: coalesce(lower(trim(
-                    CASE name
-                        WHEN 'channel' THEN channel WHEN 'region' THEN region WHEN 'product' THEN product
-                        WHEN 'touchpoint' THEN touchpoint WHEN 'customer_tier' THEN customer_tier
-                        WHEN 'language' THEN language WHEN 'source_format' THEN source_format
-                        ELSE json_extract_string(attributes, '$."' || replace(name, '"', '\"') || '"')
-                    END)), '')),
-            chr(31)) AS cell,
-        count(*) AS responses,
-        count(*) FILTER (WHERE score >= 9) AS promoters,
-        count(*) FILTER (WHERE score <= 6) AS detractors
-    FROM read_parquet($files, union_by_name = true)
-    GROUP BY ALL
-),
-window_cells AS (
-    SELECT
-        windows.window_type, windows.window_start, windows.window_end, cells_daily.cell,
-        sum(cells_daily.responses) AS responses,
-        sum(cells_daily.promoters) AS promoters,
-        sum(cells_daily.detractors) AS detractors,
-        any_value(population.share) AS share
-    FROM windows
-    JOIN cells_daily ON cells_daily.response_date BETWEEN windows.window_start AND windows.window_end
-    LEFT JOIN population USING (cell)
-    GROUP BY ALL
-),
-covered AS (
-    -- The cells with both respondents and a population share; shares are renormalised over them.
-    SELECT
-        *,
-        sum(share) OVER w AS share_covered,
-        sum(responses) OVER w AS responses_covered
+-- Select overall NPS per window, unweighted and weighted by the per-response weights of each respondent cell (relations window_cells and cell_weights), with Kish's effective sample size in the weighted interval.
+WITH cells AS (
+    SELECT window_cells.*, cell_weights.weight, cell_weights.share_covered
     FROM window_cells
-    WHERE share > 0
-    -- Ordered sums throughout: floating-point sums in a fixed order give the same figures on every re-run.
-    WINDOW w AS (
-        PARTITION BY window_type, window_start, window_end ORDER BY cell
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    )
+    LEFT JOIN cell_weights USING (window_type, window_start, window_end, cell)
 ),
 weighted AS (
+    -- Ordered sums: floating-point sums in a fixed order give the same figures on every re-run.
     SELECT
         window_type, window_start, window_end,
-        -- w_h = (N_h / N) / (n_h / n) for every response of cell h.
-        sum(promoters * (share / share_covered) / (responses / responses_covered) ORDER BY cell)
-            / sum(responses * (share / share_covered) / (responses / responses_covered) ORDER BY cell) AS promoter_share,
-        sum(detractors * (share / share_covered) / (responses / responses_covered) ORDER BY cell)
-            / sum(responses * (share / share_covered) / (responses / responses_covered) ORDER BY cell) AS detractor_share,
-        pow(sum(responses * (share / share_covered) / (responses / responses_covered) ORDER BY cell), 2)
-            / sum(responses * pow((share / share_covered) / (responses / responses_covered), 2) ORDER BY cell)
-            AS effective_sample_size,
-        any_value(responses_covered) AS responses_weighted,
+        sum(weight * promoters ORDER BY cell) / sum(weight * responses ORDER BY cell) AS promoter_share,
+        sum(weight * detractors ORDER BY cell) / sum(weight * responses ORDER BY cell) AS detractor_share,
+        pow(sum(weight * responses ORDER BY cell), 2) / sum(weight * weight * responses ORDER BY cell) AS effective_sample_size,
+        sum(responses) AS responses_weighted,
         any_value(share_covered) AS population_share_covered,
         count(*) AS cells_with_responses
-    FROM covered
-    GROUP BY ALL
+    FROM cells
+    WHERE weight IS NOT NULL AND responses > 0
+    GROUP BY window_type, window_start, window_end
 ),
 unweighted AS (
     SELECT
-        windows.window_type, windows.window_start, windows.window_end,
-        coalesce(sum(window_cells.responses), 0) AS responses,
-        coalesce(sum(window_cells.promoters), 0) AS promoters,
-        coalesce(sum(window_cells.detractors), 0) AS detractors,
-        coalesce(sum(window_cells.responses) FILTER (WHERE window_cells.share IS NULL OR window_cells.share = 0), 0)
-            AS responses_outside_population
-    FROM windows
-    LEFT JOIN window_cells USING (window_type, window_start, window_end)
-    GROUP BY ALL
+        window_type, window_start, window_end,
+        sum(responses) AS responses,
+        sum(promoters) AS promoters,
+        sum(detractors) AS detractors,
+        coalesce(sum(responses) FILTER (WHERE weight IS NULL), 0) AS responses_outside_population
+    FROM cells
+    GROUP BY window_type, window_start, window_end
 )
 SELECT
     unweighted.window_type,
@@ -108,9 +55,10 @@ SELECT
     weighted.responses_weighted / weighted.effective_sample_size AS design_effect,
     weighted.population_share_covered,
     CAST(coalesce(weighted.cells_with_responses, 0) AS BIGINT) AS strata_cells_with_responses,
-    CAST((SELECT count(*) FROM population WHERE share > 0) - coalesce(weighted.cells_with_responses, 0) AS BIGINT)
+    CAST(CASE WHEN $method = 'cells' THEN $population_cells - coalesce(weighted.cells_with_responses, 0) END AS BIGINT)
         AS strata_cells_without_responses,
     CAST($strata_label AS VARCHAR) AS strata,
+    CAST($method AS VARCHAR) AS weighting_method,
     CAST($population_version AS VARCHAR) AS population_version,
     coalesce(weighted.effective_sample_size, 0) < $low_sample_threshold AS low_sample
 FROM unweighted

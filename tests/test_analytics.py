@@ -218,6 +218,8 @@ def test_population_cells_match_case_and_spaces_insensitively(tmp_path):
         ("region,tier,population\nEMEA,,3\n", "row 1: tier is empty"),
         ("region,population\nEMEA,0\n", "add up to 0.0"),
         ("region,population\nEMEA,1\nemea,2\n", "rows 1, 2: the cell region=EMEA is given more than once"),
+        ("dimension,segment,population\nregion,EMEA,1\nregion,emea,2\n", "rows 1, 2: the value EMEA of region is given more than once"),
+        ("dimension,segment,population\nregion,EMEA,0\ntier,gold,1\n", "the shares of region add up to 0.0"),
     ],
 )
 def test_population_file_rules(tmp_path, text, message):
@@ -228,11 +230,31 @@ def test_population_file_rules(tmp_path, text, message):
     assert message in str(raised.value)
 
 
+def test_raking_to_margins_in_the_pipeline(tmp_path):
+    population = tmp_path / "margins.csv"
+    population.write_text(
+        "dimension,segment,population_share\nregion,EMEA,50\nregion,NA,50\nplan,basic,0.5\nplan,plus,0.5\n", encoding="utf-8"
+    )
+    loaded = load_population(population)
+    assert (loaded.method, loaded.strata) == ("margins", ["region", "plan"])
+    assert "raked to the margins of region, plan" in loaded.description
+    pipeline = Pipeline(tmp_path, weighting_file=str(population))
+    rows = [(f"m{i}", "2024-05-02", 10 if i < 30 else 0, "web", "EMEA" if i < 60 else "NA", "basic" if i % 2 else "plus") for i in range(80)]
+    pipeline.land("m.csv", export(rows))
+    result = pipeline.run("2024-05-02")
+    assert result.success
+    assert {e.check_name: e for e in result.get_asset_check_evaluations()}["weighting_file_valid"].passed
+    row = pipeline.table("nps_windows_weighted").filter(pl.col("window_type") == "trailing_7d").row(0, named=True)
+    # EMEA (60 responses, NPS 0) and NA (20, NPS -100) weighted half and half: -50; plan is balanced already.
+    assert row["nps"] == pytest.approx(-25.0) and row["weighted_nps"] == pytest.approx(-50.0)
+    assert row["weighting_method"] == "margins" and row["strata"] == "region, plan"
+
+
 def test_population_file_is_normalised_and_missing_file_named(tmp_path):
     path = tmp_path / "population.csv"
     path.write_text("region,customer_tier,population\nEMEA,gold,30\nNA,free,10\n", encoding="utf-8")
     population = load_population(path)
     assert population.strata == ["region", "customer_tier"]
-    assert [c["share"] for c in population.cells] == [0.75, 0.25]
+    assert [c["share"] for c in population.shares] == [0.75, 0.25]
     with pytest.raises(WeightingFileError, match="no such file"):
         load_population(tmp_path / "missing.csv")

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nps_pipeline.storage import sql
-from nps_pipeline.weighting import CELL_SEPARATOR
+from nps_pipeline import aggregate
+from nps_pipeline.weighting import CELL_SEPARATOR, Population
 
 Z = 1.959963984540054
 
@@ -203,24 +204,18 @@ def test_windows_from_summed_counts_equal_direct_computation(con, tmp_path, rows
     }
 
 
-def _weighted(con, tmp: Path, responses: pl.DataFrame, strata: list[str], shares: dict[str, float]) -> pl.DataFrame:
+def _weighted(con, tmp: Path, responses: pl.DataFrame, strata: list[str], shares: dict, method: str = "cells") -> pl.DataFrame:
+    """Weighted windows through the pipeline's own code; ``shares`` by cell (joint values) or by (dimension, value)."""
     responses_file = tmp / "responses.parquet"
     responses.write_parquet(responses_file)
     spine = [FIRST_DAY + dt.timedelta(days=i) for i in range(70)]
-    return con.sql(
-        sql("select_nps_windows_weighted"),
-        params={
-            "files": [str(responses_file)],
-            "spine": spine,
-            "range_start": spine[0],
-            "range_end": spine[-1] + dt.timedelta(days=92),
-            "population": [{"cell": cell.lower(), "share": share} for cell, share in shares.items()],
-            "strata": strata,
-            "strata_label": ", ".join(strata),
-            "population_version": "test",
-            "low_sample_threshold": 30,
-        },
-    ).pl()
+    if method == "cells":
+        entries = [{"cell": cell.lower(), "share": share} for cell, share in shares.items()]
+    else:
+        entries = [{"dimension": strata.index(d), "value": v.lower(), "share": share} for (d, v), share in shares.items()]
+    params = {"files": [str(responses_file)], "spine": spine, "range_start": spine[0], "range_end": spine[-1] + dt.timedelta(days=92)}
+    population = Population("test.csv", strata, method, entries, "test")
+    return aggregate.nps_windows_weighted_relation(con, params, population, 30).pl()
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -287,3 +282,60 @@ def test_interval_covers_true_nps_about_95_percent(con, n, shares):
         params={"true": true_nps},
     ).fetchall()[0][0]
     assert 0.93 <= coverage <= 0.97, f"coverage {coverage:.4f} at n={n}, shares={shares}"
+
+
+# --- raking to margins ---------------------------------------------------------------------------------
+
+def test_raking_an_independent_sample_equals_post_stratification_to_the_product(con, tmp_path):
+    # Sample: region x tier counts in product form (EMEA 60 %, NA 40 %; gold and free half each), so
+    # raking to margins (region 0.6 / 0.4 in the population is replaced by 0.3 / 0.7, tier by 0.8 / 0.2)
+    # must land on the joint cells 0.24, 0.06, 0.56, 0.14: the same weights as post-stratification.
+    rows = []
+    for region, tier, count in [("EMEA", "gold", 30), ("EMEA", "free", 30), ("NA", "gold", 20), ("NA", "free", 20)]:
+        scores = {("EMEA", "gold"): 10, ("EMEA", "free"): 8, ("NA", "gold"): 9, ("NA", "free"): 2}[(region, tier)]
+        rows += [(0, scores if i % 3 else 5, region, tier) for i in range(count)]
+    responses = _responses_frame(rows)
+    margins = {("region", "EMEA"): 0.3, ("region", "NA"): 0.7, ("customer_tier", "gold"): 0.8, ("customer_tier", "free"): 0.2}
+    raked = _weighted(con, tmp_path, responses, ["region", "customer_tier"], margins, method="margins")
+    key = CELL_SEPARATOR.join
+    cells = {key(["EMEA", "gold"]): 0.24, key(["EMEA", "free"]): 0.06, key(["NA", "gold"]): 0.56, key(["NA", "free"]): 0.14}
+    post = _weighted(con, tmp_path, responses, ["region", "customer_tier"], cells)
+    a = raked.filter(pl.col("window_type") == "trailing_7d").row(0, named=True)
+    b = post.filter(pl.col("window_type") == "trailing_7d").row(0, named=True)
+    assert a["weighting_method"] == "margins" and b["weighting_method"] == "cells"
+    for column in ("weighted_nps", "weighted_ci_low", "weighted_ci_high", "effective_sample_size"):
+        assert a[column] == pytest.approx(b[column], abs=1e-6), column
+    assert a["weighted_nps"] != pytest.approx(a["nps"], abs=1.0)
+
+
+cell_counts = st.lists(st.integers(1, 40), min_size=6, max_size=6)
+margin_shares = st.lists(st.floats(0.05, 1.0), min_size=5, max_size=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(counts=cell_counts, shares=margin_shares)
+def test_raking_matches_every_margin(counts, shares):
+    from nps_pipeline.weighting import cell_weights
+
+    regions, tiers = ["emea", "na"], ["gold", "silver", "free"]
+    values = [[r, t] for r in regions for t in tiers]
+    cells = pl.DataFrame(
+        {
+            "window_type": ["trailing_7d"] * 6,
+            "window_start": [FIRST_DAY] * 6,
+            "window_end": [FIRST_DAY] * 6,
+            "cell": [CELL_SEPARATOR.join(v) for v in values],
+            "cell_values": values,
+            "responses": counts,
+        }
+    )
+    margins = [{"dimension": 0, "value": r, "share": s} for r, s in zip(regions, shares[:2])]
+    margins += [{"dimension": 1, "value": t, "share": s} for t, s in zip(tiers, shares[2:])]
+    weights = cell_weights(cells, Population("m.csv", ["region", "customer_tier"], "margins", margins)).join(cells, on="cell")
+    weighted = weights.with_columns((pl.col("weight") * pl.col("responses")).alias("wn"))
+    total = weighted["wn"].sum()
+    assert total == pytest.approx(sum(counts))
+    for position, names, targets in ((0, regions, shares[:2]), (1, tiers, shares[2:])):
+        for name, target in zip(names, targets):
+            got = weighted.filter(pl.col("cell_values").list.get(position) == name)["wn"].sum() / total
+            assert got == pytest.approx(target / sum(targets), abs=1e-7)
