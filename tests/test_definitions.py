@@ -11,7 +11,10 @@ def test_definitions_load_and_every_asset_is_described():
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"responses", "nps_daily", "nps_daily_segment", "detractor_followups", "quarantine", "ingest_files"} <= keys
+    assert {
+        "responses", "nps_daily", "nps_daily_segment", "detractor_followups", "quarantine", "ingest_files", "nps_windows",
+        "nps_windows_weighted", "nps_benchmark_comparison", "nps_report",
+    } <= keys
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         spec = defs.resolve_assets_def(key).specs_by_key[key]
