@@ -366,10 +366,14 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
         written = aggregate.materialise_nps_windows(con, layout, days, nps.low_sample_threshold)
         frame = _latest_windows(con, nps, "nps_windows", "select_window_overview", written, days[-1])
         charts = report.charts_for(con, layout, days[-1])
+    latest_28 = frame.filter(pl.col("window_type") == "trailing_28d")
+    latest_nps = latest_28["nps"][0] if not latest_28.is_empty() else None
     return dg.MaterializeResult(
         metadata={
             "window": _window_label(days),
             "rows": sum(written.values()),
+            # A number, so the UI's Plots tab draws it across materialisations.
+            "nps_trailing_28d": float(latest_nps) if latest_nps is not None else dg.MetadataValue.null(),
             "window_ends_replaced": f"{min(written)}..{max(written)}",
             "low_sample_threshold": nps.low_sample_threshold,
             "latest_windows": dg.MetadataValue.md(_markdown(frame)),

@@ -116,6 +116,8 @@ def test_pictures_in_the_ui_and_the_static_report(windows_run):
     for asset, keys in shown.items():
         for key in keys:
             assert "data:image/svg+xml;base64," in metadata[asset][key].value
+    # February 2 to 29 (28 days): 3 promoters and 1 detractor a day, NPS 40.
+    assert metadata["nps_windows"]["nps_trailing_28d"].value == pytest.approx(40.0)
     report = (pipeline.warehouse / "report.html").read_text(encoding="utf-8")
     assert report.count("<svg") == 2
     assert "Net Promoter Score to 2024-02-29" in report and "attribute:plan" in report
