@@ -445,7 +445,12 @@ def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineReso
             "benchmark_industry_known",
             asset="nps_benchmark_comparison",
             description="NPS_BENCHMARK_INDUSTRY names an industry of the benchmarks table.",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "benchmarks_file_readable",
+            asset="nps_benchmark_comparison",
+            description="NPS_BENCHMARKS_FILE, when set, can be read (else the shipped seed is used).",
+        ),
     ],
     **DAILY,
 )
@@ -455,10 +460,12 @@ def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipeline
     layout = nps.layout
     days = window_days(context)
     with nps.writing() as con:
-        industries = benchmarks.materialise_industry_benchmarks(con, layout, nps.benchmarks_file)
+        industries, file_problem = benchmarks.materialise_industry_benchmarks(con, layout, nps.benchmarks_file)
         written = benchmarks.materialise_nps_benchmark_comparison(con, layout, days, nps.benchmark_industry)
         latest = _latest_windows(con, nps, "nps_benchmark_comparison", "select_benchmark_overview", written, days[-1])
     known = nps.benchmark_industry.strip().lower() in {i.lower() for i in industries}
+    if file_problem:
+        context.log.error(file_problem)
     if not nps.benchmark_industry:
         description = "no NPS_BENCHMARK_INDUSTRY set: nothing compared"
     elif known:
@@ -479,7 +486,13 @@ def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipeline
                 severity=dg.AssetCheckSeverity.ERROR,
                 description=description,
                 metadata={"industries": industries},
-            )
+            ),
+            dg.AssetCheckResult(
+                check_name="benchmarks_file_readable",
+                passed=file_problem is None,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=file_problem or f"benchmarks from {nps.benchmarks_file or 'the shipped seed'}",
+            ),
         ],
     )
 

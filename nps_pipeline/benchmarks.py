@@ -13,18 +13,36 @@ from nps_pipeline.storage import WarehouseLayout, replace_days, sql, write_relat
 SEED_FILE = Path(__file__).resolve().parent.parent / "data" / "seeds" / "industry_nps_benchmarks.csv"
 
 
-def materialise_industry_benchmarks(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, path: str | Path | None) -> list[str]:
-    """Publish the benchmark seed (or the user's own file of the same layout); returns its industries."""
-    source = Path(path) if path else SEED_FILE
-    if not source.is_file():
-        raise FileNotFoundError(f"benchmarks file {source}: no such file")
-    write_relation_file(con.sql(sql("select_industry_benchmarks"), params={"path": str(source)}), layout.table_file("industry_benchmarks"), layout.tmp)
-    return [
+def materialise_industry_benchmarks(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, path: str | Path | None
+) -> tuple[list[str], str | None]:
+    """Publish the user's benchmark file, or the shipped seed; returns its industries and any problem.
+
+    A user file that cannot be read is reported and the seed is published in its place, so a bad
+    optional setting never stops the comparison or anything after it.
+    """
+    problem = None
+    if path:
+        try:
+            _write_benchmarks(con, layout, Path(path))
+        except (duckdb.Error, OSError) as error:
+            problem = f"NPS_BENCHMARKS_FILE {path}: {str(error).splitlines()[0]}; the shipped seed is used instead"
+    if not path or problem:
+        _write_benchmarks(con, layout, SEED_FILE)
+    industries = [
         industry
         for (industry,) in con.sql(
             "SELECT DISTINCT industry FROM read_parquet(?) ORDER BY industry", params=[str(layout.table_file("industry_benchmarks"))]
         ).fetchall()
     ]
+    return industries, problem
+
+
+def _write_benchmarks(con, layout: WarehouseLayout, source: Path) -> None:
+    if not source.is_file():
+        raise FileNotFoundError(f"no such file {source}")
+    relation = con.sql(sql("select_industry_benchmarks"), params={"path": str(source)})
+    write_relation_file(relation, layout.table_file("industry_benchmarks"), layout.tmp)
 
 
 def materialise_nps_benchmark_comparison(con, layout: WarehouseLayout, days: list[dt.date], industry: str) -> dict[dt.date, int]:

@@ -1,16 +1,8 @@
--- Select the industry NPS benchmarks seed (published figures with publisher, study, year, method and provenance).
+-- Select the industry NPS benchmarks (published figures with publisher, study, year, method and provenance) from a CSV, columns matched by name.
 SELECT
     publisher, study, published, fieldwork, region, segment, industry,
     CAST(nps AS DOUBLE) AS nps, method,
-    CAST(n_respondents AS BIGINT) AS n_respondents,
-    CAST(n_companies AS BIGINT) AS n_companies,
+    CAST(nullif(trim(n_respondents), '') AS BIGINT) AS n_respondents,
+    CAST(nullif(trim(n_companies), '') AS BIGINT) AS n_companies,
     provenance
-FROM read_csv(
-    $path,
-    header = true,
-    columns = {
-        'publisher': 'VARCHAR', 'study': 'VARCHAR', 'published': 'VARCHAR', 'fieldwork': 'VARCHAR',
-        'region': 'VARCHAR', 'segment': 'VARCHAR', 'industry': 'VARCHAR', 'nps': 'DOUBLE', 'method': 'VARCHAR',
-        'n_respondents': 'BIGINT', 'n_companies': 'BIGINT', 'provenance': 'VARCHAR'
-    }
-)
+FROM read_csv($path, header = true, all_varchar = true)

@@ -210,6 +210,36 @@ def test_population_cells_match_case_and_spaces_insensitively(tmp_path):
     assert row["responses_weighted"] == 2 and row["responses_outside_population"] == 0
 
 
+def test_a_users_benchmark_file_is_used_and_a_broken_one_falls_back_to_the_seed(tmp_path):
+    own = tmp_path / "own.csv"
+    # Columns in another order than the seed's: matched by name.
+    own.write_text(
+        "industry,nps,publisher,study,published,fieldwork,region,segment,method,n_respondents,n_companies,provenance\n"
+        "Spaceflight,55,Example Research,Orbit Study,2025-01,2024,global,B2B,client survey,1200,,primary\n",
+        encoding="utf-8",
+    )
+    pipeline = Pipeline(tmp_path / "own", benchmarks_file=str(own), benchmark_industry="Spaceflight")
+    pipeline.land("a.csv", export([("a1", "2024-05-02", 10, "web", "EMEA", "basic")]))
+    result = pipeline.run("2024-05-02")
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["benchmarks_file_readable"].passed and checks["benchmark_industry_known"].passed
+    row = pipeline.table("nps_benchmark_comparison").filter(pl.col("window_type") == "month").row(0, named=True)
+    assert (row["benchmark_nps"], row["benchmark_publisher"], row["benchmark_respondents"]) == (55.0, "Example Research", 1200)
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text("industry,score\nSpaceflight,55\n", encoding="utf-8")
+    pipeline = Pipeline(tmp_path / "broken", benchmarks_file=str(broken), benchmark_industry="Software & SaaS")
+    pipeline.land("a.csv", export([("a1", "2024-05-02", 10, "web", "EMEA", "basic")]))
+    result = pipeline.run("2024-05-02")
+    assert result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["benchmarks_file_readable"].passed
+    assert str(broken) in checks["benchmarks_file_readable"].description
+    assert "the shipped seed is used instead" in checks["benchmarks_file_readable"].description
+    assert checks["benchmark_industry_known"].passed
+    assert pipeline.table("industry_benchmarks").height == 25
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
