@@ -56,6 +56,10 @@ CREATE OR REPLACE MACRO nps_change_z(promoters, detractors, responses, previous_
                + nps_adjusted_variance(previous_promoters, previous_detractors, previous_responses))
     END;
 
+-- Display order of the kinds of window: trailing 7/28/90 days, then week, month, quarter.
+CREATE OR REPLACE MACRO nps_window_order(window_type) AS
+    list_position(['trailing_7d', 'trailing_28d', 'trailing_90d', 'week', 'month', 'quarter'], window_type);
+
 -- Promoters, passives and detractors per day, dimension and segment, summed from score-count files.
 CREATE OR REPLACE MACRO nps_category_counts(files) AS TABLE
 SELECT

@@ -3,4 +3,4 @@ SELECT window_type, window_start, window_end, complete, responses, nps, nps_ci_l
     previous_responses, previous_nps, nps_change, change_p_value, significant_change
 FROM read_parquet($files, union_by_name = true)
 WHERE dimension = 'overall' AND window_type IN ('week', 'month', 'quarter')
-ORDER BY CASE window_type WHEN 'quarter' THEN 1 WHEN 'month' THEN 2 ELSE 3 END, window_end DESC
+ORDER BY nps_window_order(window_type) DESC, window_end DESC

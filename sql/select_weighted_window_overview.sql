@@ -8,6 +8,4 @@ SELECT
 FROM read_parquet($files, union_by_name = true)
 WHERE window_end <= $last_end
 QUALIFY row_number() OVER (PARTITION BY window_type ORDER BY window_end DESC) = 1
-ORDER BY CASE window_type
-    WHEN 'trailing_7d' THEN 1 WHEN 'trailing_28d' THEN 2 WHEN 'trailing_90d' THEN 3
-    WHEN 'week' THEN 4 WHEN 'month' THEN 5 ELSE 6 END
+ORDER BY nps_window_order(window_type)
