@@ -225,10 +225,7 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     manifests = staging.load_manifests(layout)
     with nps.writing() as con:
         rows = serve.materialise_quarantine(con, layout, manifests)
-        preview = con.sql(
-            "SELECT source_file, source_row, reasons FROM read_parquet(?) LIMIT 20",
-            params=[str(layout.table_file("quarantine"))],
-        ).pl()
+        preview = con.sql(sql("select_quarantine_preview"), params={"file": str(layout.table_file("quarantine"))}).pl()
     run_record = _staged_in_run(nps, context.run.run_id)
     staged_now = set(json.loads(run_record.read_text(encoding="utf-8"))) if run_record.exists() else set()
     run_record.unlink(missing_ok=True)
@@ -313,15 +310,13 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
     days = window_days(context)
     with nps.writing() as con:
         aggregate.materialise_nps_daily(con, layout, days, nps.low_sample_threshold)
-        frame = con.sql(
-            "SELECT * FROM read_parquet(?) ORDER BY response_date",
-            params=[layout.table_files_for_days("nps_daily", days)],
-        ).pl()
-        trend = trend_svg(
-            f"Daily NPS, {_window_label(days[-report.TREND_DAYS:])}",
-            report.daily_trend(con, layout, days[-report.TREND_DAYS:]),
-            labels=("daily NPS (hollow: low sample)", ""),
-        )
+        frame = con.sql(sql("select_nps_daily_days"), params={"files": layout.table_files_for_days("nps_daily", days)}).pl()
+    shown = frame.tail(report.TREND_DAYS)
+    trend = trend_svg(
+        f"Daily NPS, {_window_label(shown['response_date'].to_list() or days)}",
+        report.trend_points(shown, "response_date"),
+        labels=("daily NPS (hollow: low sample)", ""),
+    )
     summary = _nps_summary(frame)
     metadata = {
         "window": _window_label(days),
@@ -508,8 +503,7 @@ def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResou
             con, layout, days, high_value_tiers=nps.tiers, sla_hours=nps.sla_hours
         )
         by_priority = con.sql(
-            "SELECT priority, count(*) AS cases FROM read_parquet(?) GROUP BY priority ORDER BY priority",
-            params=[layout.table_files_for_days("detractor_followups", days)],
+            sql("select_followups_by_priority"), params={"files": layout.table_files_for_days("detractor_followups", days)}
         ).pl()
     return dg.MaterializeResult(
         metadata={

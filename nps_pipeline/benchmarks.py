@@ -29,12 +29,8 @@ def materialise_industry_benchmarks(
             problem = f"NPS_BENCHMARKS_FILE {path}: {str(error).splitlines()[0]}; the shipped seed is used instead"
     if not path or problem:
         _write_benchmarks(con, layout, SEED_FILE)
-    industries = [
-        industry
-        for (industry,) in con.sql(
-            "SELECT DISTINCT industry FROM read_parquet(?) ORDER BY industry", params=[str(layout.table_file("industry_benchmarks"))]
-        ).fetchall()
-    ]
+    published = con.sql(sql("select_benchmark_industries"), params={"file": str(layout.table_file("industry_benchmarks"))})
+    industries = [industry for (industry,) in published.fetchall()]
     return industries, problem
 
 

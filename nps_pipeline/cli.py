@@ -65,34 +65,18 @@ def run_range(start: dt.date, end: dt.date) -> bool:
 def _summary(warehouse_dir: Path) -> str:
     import duckdb
 
+    from nps_pipeline.storage import sql
+
     with duckdb.connect(str(warehouse_dir / "nps.duckdb"), read_only=True) as con:
         counts = {
-            table: con.sql(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
-            for (table,) in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()
+            table: con.sql(sql("count_table_rows"), params={"table": table}).fetchall()[0][0]
+            for (table,) in con.sql(sql("select_published_views")).fetchall()
         }
-        recent = con.sql(
-            "SELECT response_date, responses, round(nps, 1) AS nps, round(nps_ci_low, 1) AS low, "
-            "round(nps_ci_high, 1) AS high FROM nps_daily ORDER BY response_date DESC LIMIT 7"
-        ).fetchall()
-        windows = con.sql(
-            "SELECT window_type, window_start, window_end, responses, round(nps, 1), round(nps_ci_low, 1), "
-            "round(nps_ci_high, 1), round(nps_change, 1), round(change_p_value, 3), significant_change "
-            "FROM nps_windows WHERE dimension = 'overall' AND window_type IN ('trailing_28d', 'month', 'quarter') "
-            "AND window_end <= (SELECT max(response_date) FROM nps_daily) "
-            "QUALIFY row_number() OVER (PARTITION BY window_type ORDER BY window_end DESC) = 1 ORDER BY window_type DESC"
-        ).fetchall()
-        weighted = con.sql(
-            "SELECT round(nps, 1), round(weighted_nps, 1), round(weighted_ci_low, 1), round(weighted_ci_high, 1), "
-            "round(effective_sample_size, 0), strata FROM nps_windows_weighted WHERE window_type = 'trailing_28d' "
-            "AND weighted_nps IS NOT NULL ORDER BY window_end DESC LIMIT 1"
-        ).fetchall()
-        benchmark = con.sql(
-            "SELECT statement, comparison FROM nps_benchmark_comparison WHERE window_type = 'trailing_28d' "
-            "AND latest_benchmark ORDER BY window_end DESC LIMIT 1"
-        ).fetchall()
-        accounting = con.sql(
-            "SELECT sum(rows_read), sum(rows_valid), sum(rows_duplicate), sum(rows_quarantined) FROM ingest_files"
-        ).fetchall()[0]
+        recent = con.sql(sql("select_recent_nps_daily")).fetchall()
+        windows = con.sql(sql("select_summary_windows")).fetchall()
+        weighted = con.sql(sql("select_summary_weighted")).fetchall()
+        benchmark = con.sql(sql("select_summary_benchmark")).fetchall()
+        accounting = con.sql(sql("select_ingest_accounting")).fetchall()[0]
     lines = [f"published {warehouse_dir / 'nps.duckdb'}:"]
     lines += [f"  {table:<22} {rows:>8,} rows" for table, rows in counts.items()]
     lines.append(

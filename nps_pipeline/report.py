@@ -22,7 +22,7 @@ def last_materialised_day(layout: WarehouseLayout) -> dt.date | None:
     return dt.date.fromisoformat(max(days)) if days else None
 
 
-def _points(frame: pl.DataFrame, day_column: str) -> list[TrendPoint]:
+def trend_points(frame: pl.DataFrame, day_column: str) -> list[TrendPoint]:
     return [
         TrendPoint(row[day_column], row["nps"], row["nps_ci_low"], row["nps_ci_high"], bool(row["low_sample"]))
         for row in frame.iter_rows(named=True)
@@ -31,7 +31,7 @@ def _points(frame: pl.DataFrame, day_column: str) -> list[TrendPoint]:
 
 def daily_trend(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> list[TrendPoint]:
     frame = con.sql(sql("select_daily_series"), params={"files": layout.table_files_for_days("nps_daily", days)}).pl()
-    return _points(frame, "response_date")
+    return trend_points(frame, "response_date")
 
 
 def window_trend(con, layout: WarehouseLayout, days: list[dt.date], window_type: str, dimension: str = "overall", segment: str = "all") -> list[TrendPoint]:
@@ -44,7 +44,7 @@ def window_trend(con, layout: WarehouseLayout, days: list[dt.date], window_type:
             "segment": segment,
         },
     ).pl()
-    return _points(frame, "window_end")
+    return trend_points(frame, "window_end")
 
 
 def segment_breakdown(con, layout: WarehouseLayout, window_end: dt.date, window_type: str = SEGMENT_WINDOW) -> pl.DataFrame:

@@ -148,7 +148,7 @@ def write_relation_file(relation: duckdb.DuckDBPyRelation, target: Path, tmp_roo
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_root / f"{uuid.uuid4().hex}.parquet"
     relation.to_parquet(str(tmp))
-    rows = duckdb.sql("SELECT count(*) FROM read_parquet(?)", params=[str(tmp)]).fetchall()[0][0]
+    rows = duckdb.sql(sql("count_parquet_rows"), params={"files": [str(tmp)]}).fetchall()[0][0]
     os.replace(tmp, target)
     return rows
 
@@ -178,7 +178,7 @@ def replace_days(
             parts = sorted(part_dir.glob("*.parquet"))
             if len(parts) != 1:
                 merged = tmp_dir / f"merged-{day.isoformat()}.parquet"
-                duckdb.sql("SELECT * FROM read_parquet(?)", params=[[str(p) for p in parts]]).to_parquet(str(merged))
+                duckdb.sql(sql("select_parquet_files"), params={"files": [str(p) for p in parts]}).to_parquet(str(merged))
                 parts = [merged]
             new_files[day] = parts[0]
         unexpected = sorted(set(new_files) - set(days))
@@ -187,8 +187,7 @@ def replace_days(
         written = {day: 0 for day in days}
         if new_files:
             counts = duckdb.sql(
-                "SELECT file_name, sum(num_rows)::BIGINT FROM parquet_file_metadata(?) GROUP BY file_name",
-                params=[[str(p) for p in new_files.values()]],
+                sql("select_parquet_file_row_counts"), params={"files": [str(p) for p in new_files.values()]}
             ).fetchall()
             rows_by_file = {Path(name): rows for name, rows in counts}
             for day, path in new_files.items():
