@@ -9,7 +9,7 @@ import datetime as dt
 
 import duckdb
 
-from nps_pipeline.storage import WarehouseLayout, days_in, replace_days, sql
+from nps_pipeline.storage import WarehouseLayout, chunks, days_in, replace_days, sql
 from nps_pipeline.weighting import Population, cell_weights
 
 
@@ -125,3 +125,22 @@ def materialise_nps_windows_weighted(
     params, ends = window_params(layout, days, "responses", lookback_days=LONGEST_TRAILING + 1)
     relation = nps_windows_weighted_relation(con, params, population, low_sample_threshold)
     return replace_days(relation, layout, "nps_windows_weighted", ends)
+
+
+def materialise_nps_themes_daily(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], themes: list[str]
+) -> dict[dt.date, int]:
+    """Replace ``nps_themes_daily`` for ``days``: each theme's volume and the NPS with and without it."""
+    written: dict[dt.date, int] = {}
+    for chunk in chunks(days):
+        relation = con.sql(
+            sql("select_nps_themes_daily"),
+            params={
+                "files": layout.table_files_for_days("responses", chunk),
+                "first_day": chunk[0],
+                "last_day": chunk[-1],
+                "lexicon_themes": themes,
+            },
+        )
+        written.update(replace_days(relation, layout, "nps_themes_daily", chunk))
+    return written

@@ -13,7 +13,9 @@ import time
 import dagster as dg
 import polars as pl
 
-from nps_pipeline import aggregate, benchmarks, dedupe, followup, report, serve, staging
+from nps_pipeline import aggregate, benchmarks, cases, dedupe, followup, report, serve, staging
+from nps_pipeline.case_rules import CaseRules, CaseRulesError, load_case_rules
+from nps_pipeline.themes import Lexicon, LexiconError, load_lexicon
 from nps_pipeline.charts import markdown_image, segments_svg, trend_svg
 from nps_pipeline.formats import load_source_settings, settings_for
 from nps_pipeline.ingest import scan_landing_zone
@@ -256,22 +258,62 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     )
 
 
-@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[validated_responses, quarantine], **DAILY)
+def _lexicon(nps: NpsPipelineResource) -> tuple[Lexicon, str | None]:
+    """The configured theme lexicon, or the shipped one with the reason the configured one failed."""
+    try:
+        return nps.lexicon(), None
+    except LexiconError as error:
+        return load_lexicon(), f"NPS_THEME_LEXICON_FILE: {error}; the shipped lexicon is used instead"
+
+
+def _case_rules(nps: NpsPipelineResource) -> tuple[CaseRules, str | None]:
+    """The configured case rules, or the shipped ones with the reason the configured ones failed."""
+    try:
+        return nps.case_rules(), None
+    except CaseRulesError as error:
+        return load_case_rules(), f"{error}; the shipped case rules are used instead"
+
+
+@dg.asset(
+    group_name="nps",
+    kinds={"duckdb", "polars", "parquet"},
+    deps=[validated_responses, quarantine],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "theme_lexicon_valid",
+            asset="responses",
+            description="NPS_THEME_LEXICON_FILE, when set, can be read (else the shipped lexicon is used).",
+        )
+    ],
+    **DAILY,
+)
 @timed
 def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """Responses: one row per distinct valid response, the latest version of each response_id, classified."""
+    """Responses: one row per distinct valid response, the latest version of each response_id, classified, with language and themes."""
     layout = nps.layout
     days = window_days(context)
+    lexicon, problem = _lexicon(nps)
+    if problem:
+        context.log.error(problem)
     with nps.writing() as con:
         key = dedupe.pseudonym_key(layout, nps.pseudonym_key)
-        kept, superseded = dedupe.materialise_responses(con, layout, days, key)
+        kept, superseded = dedupe.materialise_responses(con, layout, days, key, lexicon)
     return dg.MaterializeResult(
         metadata={
             "window": _window_label(days),
             "rows": sum(kept.values()),
             "duplicates_superseded": sum(superseded.values()),
             "days_with_responses": sum(1 for n in kept.values() if n),
-        }
+            "theme_lexicon": ", ".join(lexicon.sources),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="theme_lexicon_valid",
+                passed=problem is None,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=problem or f"{lexicon.terms.height} terms for {len(lexicon.themes)} themes from {', '.join(lexicon.sources)}",
+            )
+        ],
     )
 
 
@@ -492,16 +534,131 @@ def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipeline
     )
 
 
-@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
+@dg.asset(
+    group_name="follow_up",
+    kinds={"duckdb", "polars", "parquet"},
+    deps=[responses],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "case_rules_valid",
+            asset="detractor_cases",
+            description="NPS_CASE_RULES_FILE (priority, SLA, keywords, routing) can be read (else the shipped rules are used).",
+        ),
+        dg.AssetCheckSpec(
+            "case_updates_valid",
+            asset="detractor_cases",
+            description="Every status update read in this run was applied; names the file, row and rule of each one rejected.",
+        ),
+    ],
+    **DAILY,
+)
+@timed
+def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Detractor cases: one open case per customer, priority and owner queue from the rules, statuses merged from the updates folder."""
+    layout = nps.layout
+    days = window_days(context)
+    rules, problem = _case_rules(nps)
+    if problem:
+        context.log.error(problem)
+    with nps.writing() as con:
+        run = cases.materialise_cases(con, layout, days, rules, nps.updates_path, nps.timezone)
+    rejected = run.new_events.filter(~pl.col("accepted"))
+    rejections = [
+        f"{file}: row {row}: case {case or '-'}: {why}"
+        for file, row, case, why in rejected.select("update_file", "update_row", "case_id", "reason").iter_rows()
+    ]
+    for line in rejections + run.file_problems:
+        context.log.warning(f"status update rejected: {line}")
+    applied = run.new_events.height - rejected.height
+    context.log.info(
+        f"{run.responses_in_window} detractor responses in the window; {applied} status update(s) applied, {len(rejections)} rejected"
+    )
+    open_cases = run.cases.filter(pl.col("status").is_in(cases.ACTIVE_STATUSES))
+    by_priority = open_cases.group_by("priority").agg(pl.len().alias("open_cases")).sort("priority")
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "detractor_responses_in_window": run.responses_in_window,
+            "cases": run.cases.height,
+            "open_cases": open_cases.height,
+            "updates_applied": applied,
+            "updates_rejected": len(rejections),
+            "rules": rules.path,
+            "open_by_priority": dg.MetadataValue.md(_markdown(by_priority)),
+            "preview": dg.MetadataValue.md(
+                _markdown(
+                    open_cases.sort("priority", "due_at").select(
+                        "case_id", "priority", "due_at", "status", "owner", "responses", "latest_score", "priority_reasons"
+                    )
+                )
+            ),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="case_rules_valid",
+                passed=problem is None,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=problem or f"rules from {rules.path}",
+            ),
+            dg.AssetCheckResult(
+                check_name="case_updates_valid",
+                passed=not rejections and not run.file_problems,
+                severity=dg.AssetCheckSeverity.WARN,
+                description="; ".join(rejections + run.file_problems)[:2000] or "every status update read was applied",
+                metadata={"rejected": rejections + run.file_problems},
+            ),
+        ],
+    )
+
+
+@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[detractor_cases], **DAILY)
+@timed
+def case_metrics(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Close-the-loop metrics per day, week and owner: contacted within SLA, time to first contact, overdue cases, improved next scores."""
+    with nps.writing() as con:
+        frame = cases.materialise_case_metrics(con, nps.layout, nps.timezone)
+    weeks = frame.filter((pl.col("period_type") == "week") & (pl.col("owner") == "all")).tail(8)
+    return dg.MaterializeResult(
+        metadata={
+            "rows": frame.height,
+            "as_of": str(frame["as_of"][0]) if frame.height else "no cases",
+            "recent_weeks": dg.MetadataValue.md(
+                _markdown(
+                    weeks.select(
+                        "period_start", "cases_opened", "pct_contacted_within_sla", "median_hours_to_first_contact",
+                        "overdue_open_cases", "pct_improved",
+                    )
+                )
+            ),
+        }
+    )
+
+
+@dg.asset(group_name="follow_up", kinds={"csv"}, deps=[detractor_cases], **DAILY)
+@timed
+def crm_handoff(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """CRM hand-off: the open cases as one CSV with the customer's email and name, worst first."""
+    with nps.writing() as con:
+        frame = cases.write_crm_handoff(con, nps.layout)
+    path = cases.handoff_path(nps.layout)
+    context.log.info(f"wrote {frame.height} open case(s) to {path}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "open_cases": frame.height,
+            "without_email": frame.filter(pl.col("email").is_null()).height,
+        }
+    )
+
+
+@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[responses, detractor_cases], **DAILY)
 @timed
 def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """Detractor follow-ups: every detractor to call back, with priority and SLA due time."""
+    """Detractor follow-ups: every detractor response with its case, the case's priority, SLA due time and status."""
     layout = nps.layout
     days = window_days(context)
     with nps.writing() as con:
-        written = followup.materialise_detractor_followups(
-            con, layout, days, high_value_tiers=nps.tiers, sla_hours=nps.sla_hours
-        )
+        written = followup.materialise_detractor_followups(con, layout, days)
         by_priority = con.sql(
             sql("select_followups_by_priority"), params={"files": layout.table_files_for_days("detractor_followups", days)}
         ).pl()
@@ -510,6 +667,27 @@ def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResou
             "window": _window_label(days),
             "rows": sum(written.values()),
             "by_priority": dg.MetadataValue.md(_markdown(by_priority)),
+        }
+    )
+
+
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
+@timed
+def nps_themes_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Themes by day: each comment theme's volume, and the NPS of responses that mention it against those that do not."""
+    layout = nps.layout
+    days = window_days(context)
+    lexicon, _ = _lexicon(nps)
+    with nps.writing() as con:
+        written = aggregate.materialise_nps_themes_daily(con, layout, days, lexicon.themes)
+        window = con.sql(
+            sql("select_theme_overview"), params={"files": layout.table_files_for_days("nps_themes_daily", days)}
+        ).pl()
+    return dg.MaterializeResult(
+        metadata={
+            "window": _window_label(days),
+            "rows": sum(written.values()),
+            "themes_in_window": dg.MetadataValue.md(_markdown(window)),
         }
     )
 
@@ -598,7 +776,7 @@ def nps_report(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     kinds={"duckdb"},
     deps=[
         responses, nps_score_counts_daily, nps_daily, nps_daily_segment, nps_windows, nps_windows_weighted, nps_benchmark_comparison,
-        detractor_followups, quarantine,
+        detractor_followups, detractor_cases, case_metrics, nps_themes_daily, quarantine,
         ingest_files,
     ],
     **DAILY,
@@ -625,7 +803,11 @@ daily_assets = [
     nps_windows,
     nps_windows_weighted,
     nps_benchmark_comparison,
+    detractor_cases,
+    case_metrics,
+    crm_handoff,
     detractor_followups,
+    nps_themes_daily,
     quarantine,
     ingest_files,
     nps_report,

@@ -155,6 +155,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_evaluate_themes(args: argparse.Namespace) -> int:
+    """Precision, recall and language detection of the theme tagger on a labelled set, per language."""
+    import polars as pl
+
+    from nps_pipeline import themes
+
+    labelled = pl.read_csv(args.labelled, infer_schema=False)
+    lexicon = themes.load_lexicon(args.lexicon or os.environ.get("NPS_THEME_LEXICON_FILE") or None)
+    with pl.Config(tbl_rows=100, tbl_cols=20, tbl_hide_dataframe_shape=True):
+        print(themes.evaluate(labelled, lexicon).select(
+            "language", "split", "comments", "precision", "recall", "language_accuracy"
+        ))
+        if args.misses:
+            print(themes.misses(labelled, lexicon))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=Warning, module="dagster")
     parser = argparse.ArgumentParser(prog="nps-pipeline", description=__doc__)
@@ -164,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
     backfill.add_argument("--end", required=True, help="last day (inclusive), YYYY-MM-DD")
     backfill.set_defaults(func=cmd_backfill)
+
+    evaluate = commands.add_parser("evaluate-themes", help="measure the theme tagger on a labelled set of comments")
+    evaluate.add_argument("--labelled", default=str(Path(__file__).resolve().parent.parent / "data" / "eval" / "labelled_comments.csv"))
+    evaluate.add_argument("--lexicon", default="", help="a lexicon file to add (default: NPS_THEME_LEXICON_FILE)")
+    evaluate.add_argument("--misses", action="store_true", help="also list the comments tagged differently from their labels")
+    evaluate.set_defaults(func=cmd_evaluate_themes)
 
     for name, func, help_text in (
         ("demo", cmd_demo, "write a sample landing zone and run the whole pipeline over it"),

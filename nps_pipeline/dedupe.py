@@ -7,6 +7,7 @@ import secrets
 
 import duckdb
 
+from nps_pipeline.themes import Lexicon, with_language_and_themes
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, chunks, replace_days, sql, write_relation_file
 
 
@@ -31,19 +32,23 @@ def rebuild_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLa
 
 
 def materialise_responses(
-    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], key: str
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], key: str, lexicon: Lexicon
 ) -> tuple[dict[dt.date, int], dict[dt.date, int]]:
-    """Replace ``responses`` and ``duplicates`` for ``days``; returns rows written per day for each."""
+    """Replace ``responses`` and ``duplicates`` for ``days``; returns rows written per day for each.
+
+    Each response gets its language (the export's, normalised, else detected) and comment themes.
+    """
     if not layout.superseded.exists():
         rebuild_superseded_index(con, layout)
     kept: dict[dt.date, int] = {}
     superseded: dict[dt.date, int] = {}
     for chunk in chunks(days):
         window = {"superseded": str(layout.superseded), "first_day": chunk[0], "last_day": chunk[-1]}
-        responses = con.sql(
+        selected = con.sql(
             sql("select_responses"),
             params={"pseudonym_key": key, "window_files": layout.staged_files_for_days(chunk), **window},
-        )
+        ).pl()
+        responses = con.from_arrow(with_language_and_themes(selected, lexicon).to_arrow())
         duplicates = con.sql(sql("select_duplicates"), params=window)
         kept.update(replace_days(responses, layout, "responses", chunk))
         superseded.update(replace_days(duplicates, layout, "duplicates", chunk))

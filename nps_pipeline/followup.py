@@ -1,4 +1,4 @@
-"""Follow-up: the detractors to call back, with a priority and an SLA due time."""
+"""Follow-up: every detractor response to call back, with its case's priority, SLA due time and status."""
 
 from __future__ import annotations
 
@@ -6,18 +6,14 @@ import datetime as dt
 
 import duckdb
 
+from nps_pipeline.cases import CasePaths
 from nps_pipeline.storage import WarehouseLayout, replace_days, sql
 
 
 def materialise_detractor_followups(
-    con: duckdb.DuckDBPyConnection,
-    layout: WarehouseLayout,
-    days: list[dt.date],
-    *,
-    high_value_tiers: tuple[str, ...],
-    sla_hours: dict[str, int],
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]
 ) -> dict[dt.date, int]:
-    """Replace ``detractor_followups`` for ``days`` from that window's responses and staged contacts."""
+    """Replace ``detractor_followups`` for ``days`` from that window's responses, staged contacts and cases."""
     relation = con.sql(
         sql("select_detractor_followups"),
         params={
@@ -25,10 +21,8 @@ def materialise_detractor_followups(
             "staged_files": layout.staged_files_for_days(days),
             "first_day": days[0],
             "last_day": days[-1],
-            "high_value_tiers": list(high_value_tiers),
-            "sla_hours_p1": sla_hours["P1"],
-            "sla_hours_p2": sla_hours["P2"],
-            "sla_hours_p3": sla_hours["P3"],
+            "case_responses_file": str(layout.table_file("detractor_case_responses")),
+            "cases_file": str(layout.table_file("detractor_cases")),
         },
     )
     return replace_days(relation, layout, "detractor_followups", days)

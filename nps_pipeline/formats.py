@@ -31,7 +31,16 @@ CANONICAL_COLUMNS = (
     "touchpoint",
     "customer_tier",
     "language",
+    # Personal: kept in the pipeline's own staging for the CRM hand-off, never in an analytical table.
+    "respondent_name",
+    "first_name",
+    "last_name",
 )
+NAME_COLUMNS = {
+    "respondent_name": ("respondent_name", "full_name", "name", "customer_name", "person_name", "recipient_name", "contact_name"),
+    "first_name": ("first_name", "firstname", "recipientfirstname", "recipient_first_name", "given_name"),
+    "last_name": ("last_name", "lastname", "recipientlastname", "recipient_last_name", "surname", "family_name"),
+}
 REQUIRED_COLUMNS = ("response_id", "submitted_at", "score")
 
 # Extra columns with these names carry personal data and never become attributes.
@@ -207,6 +216,10 @@ def _layout(
 ) -> Layout:
     """A layout from the columns found (None: not in this export); every other column is an attribute."""
     found = {k: v for k, v in columns.items() if v is not None}
+    for canonical, candidates in NAME_COLUMNS.items():
+        position = _find(names, *candidates)
+        if canonical not in found and position is not None and position not in found.values():
+            found[canonical] = position
     used = set(found.values()) | {p for p in not_attributes if p is not None}
     return Layout(
         source_format=source_format,

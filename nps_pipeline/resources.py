@@ -10,7 +10,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from nps_pipeline.settings import Settings, parse_sla_hours
+from nps_pipeline.case_rules import CaseRules, load_case_rules
+from nps_pipeline.settings import Settings
+from nps_pipeline.themes import Lexicon, load_lexicon
 from nps_pipeline.storage import WarehouseLayout, connect
 
 
@@ -22,14 +24,17 @@ class NpsPipelineResource(dg.ConfigurableResource):
     timezone: str = "UTC"
     start_date: str = "2024-01-01"
     max_rejected_share: float = 0.10
-    followup_sla_hours: str = "P1:24,P2:48,P3:120"
-    high_value_tiers: str = "enterprise,platinum,gold,premium,vip"
+    followup_sla_hours: str = ""
+    high_value_tiers: str = ""
     duckdb_memory_limit: str = "1GB"
     segment_attributes: str = ""
     low_sample_threshold: int = 30
     weighting_file: str = ""
     benchmark_industry: str = ""
     benchmarks_file: str = ""
+    case_rules_file: str = ""
+    case_updates_dir: str = "data/case_updates"
+    theme_lexicon_file: str = ""
     pseudonym_key: str | None = None
 
     @classmethod
@@ -40,14 +45,17 @@ class NpsPipelineResource(dg.ConfigurableResource):
             timezone=settings.timezone,
             start_date=settings.start_date,
             max_rejected_share=settings.max_rejected_share,
-            followup_sla_hours=",".join(f"{p}:{h}" for p, h in settings.sla_hours.items()),
-            high_value_tiers=",".join(settings.high_value_tiers),
+            followup_sla_hours=settings.followup_sla_hours,
+            high_value_tiers=settings.high_value_tiers,
             duckdb_memory_limit=settings.duckdb_memory_limit,
             segment_attributes=",".join(settings.segment_attributes),
             low_sample_threshold=settings.low_sample_threshold,
             weighting_file=settings.weighting_file,
             benchmark_industry=settings.benchmark_industry,
             benchmarks_file=settings.benchmarks_file,
+            case_rules_file=settings.case_rules_file,
+            case_updates_dir=str(settings.case_updates_dir),
+            theme_lexicon_file=settings.theme_lexicon_file,
         )
         values.update(overrides)
         return cls(**values)
@@ -71,14 +79,18 @@ class NpsPipelineResource(dg.ConfigurableResource):
     def first_day(self) -> dt.date:
         return dt.date.fromisoformat(self.start_date)
 
+    def case_rules(self) -> CaseRules:
+        """The case rules file with the environment's SLA and tier overrides (raises CaseRulesError)."""
+        return load_case_rules(self.case_rules_file or None, sla_override=self.followup_sla_hours, high_value_tiers=self.high_value_tiers)
+
+    def lexicon(self) -> Lexicon:
+        """The shipped theme lexicon extended by NPS_THEME_LEXICON_FILE (raises LexiconError)."""
+        return load_lexicon(self.theme_lexicon_file or None)
+
     @property
-    def sla_hours(self) -> dict[str, int]:
-        return parse_sla_hours(self.followup_sla_hours)
+    def updates_path(self) -> Path:
+        return Path(self.case_updates_dir).resolve()
 
     @property
     def attribute_dimensions(self) -> list[str]:
         return [a.strip() for a in self.segment_attributes.split(",") if a.strip()]
-
-    @property
-    def tiers(self) -> tuple[str, ...]:
-        return tuple(t.strip().lower() for t in self.high_value_tiers.split(",") if t.strip())

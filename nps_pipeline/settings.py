@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 DEFAULT_SLA_HOURS = {"P1": 24, "P2": 48, "P3": 120}
-DEFAULT_HIGH_VALUE_TIERS = ("enterprise", "platinum", "gold", "premium", "vip")
 
 
 def parse_sla_hours(text: str) -> dict[str, int]:
@@ -37,39 +36,38 @@ class Settings:
     timezone: str = "UTC"
     start_date: str = "2024-01-01"
     max_rejected_share: float = 0.10
-    sla_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
-    high_value_tiers: tuple[str, ...] = DEFAULT_HIGH_VALUE_TIERS
+    followup_sla_hours: str = ""  # overrides the case rules file's [sla_hours] when set
+    high_value_tiers: str = ""  # overrides the case rules file's [priority.tier_points] when set
     duckdb_memory_limit: str = "1GB"
     segment_attributes: tuple[str, ...] = ()
     low_sample_threshold: int = 30
     weighting_file: str = ""
     benchmark_industry: str = ""
     benchmarks_file: str = ""
+    case_rules_file: str = ""
+    case_updates_dir: Path = Path("data/case_updates")
+    theme_lexicon_file: str = ""
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # raises for an unknown IANA name
         dt.date.fromisoformat(self.start_date)
         if not 0.0 <= self.max_rejected_share <= 1.0:
             raise ValueError("NPS_MAX_REJECTED_SHARE must be between 0 and 1")
+        parse_sla_hours(self.followup_sla_hours)
         if self.low_sample_threshold < 0:
             raise ValueError("NPS_LOW_SAMPLE_THRESHOLD must be a whole number, 0 or more")
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None) -> "Settings":
         env = os.environ if environ is None else environ
-        tiers = env.get("NPS_HIGH_VALUE_TIERS")
         return cls(
             landing_dir=Path(env.get("NPS_LANDING_DIR", "data/landing")),
             warehouse_dir=Path(env.get("NPS_WAREHOUSE_DIR", "data/warehouse")),
             timezone=env.get("NPS_TIMEZONE", "UTC"),
             start_date=env.get("NPS_START_DATE", "2024-01-01"),
             max_rejected_share=float(env.get("NPS_MAX_REJECTED_SHARE", "0.10")),
-            sla_hours=parse_sla_hours(env.get("NPS_FOLLOWUP_SLA_HOURS", "")),
-            high_value_tiers=(
-                tuple(t.strip().lower() for t in tiers.split(",") if t.strip())
-                if tiers is not None
-                else DEFAULT_HIGH_VALUE_TIERS
-            ),
+            followup_sla_hours=env.get("NPS_FOLLOWUP_SLA_HOURS", ""),
+            high_value_tiers=env.get("NPS_HIGH_VALUE_TIERS", ""),
             duckdb_memory_limit=env.get("NPS_DUCKDB_MEMORY_LIMIT", "1GB"),
             segment_attributes=tuple(
                 a.strip() for a in env.get("NPS_SEGMENT_ATTRIBUTES", "").split(",") if a.strip()
@@ -78,4 +76,7 @@ class Settings:
             weighting_file=env.get("NPS_WEIGHTING_FILE", ""),
             benchmark_industry=env.get("NPS_BENCHMARK_INDUSTRY", ""),
             benchmarks_file=env.get("NPS_BENCHMARKS_FILE", ""),
+            case_rules_file=env.get("NPS_CASE_RULES_FILE", ""),
+            case_updates_dir=Path(env.get("NPS_CASE_UPDATES_DIR", "data/case_updates")),
+            theme_lexicon_file=env.get("NPS_THEME_LEXICON_FILE", ""),
         )

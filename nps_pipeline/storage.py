@@ -26,8 +26,17 @@ DAILY_TABLES = (
     "nps_windows",
     "nps_windows_weighted",
     "nps_benchmark_comparison",
+    "nps_themes_daily",
 )
-SINGLE_FILE_TABLES = ("quarantine", "ingest_files", "industry_benchmarks")
+SINGLE_FILE_TABLES = (
+    "quarantine",
+    "ingest_files",
+    "industry_benchmarks",
+    "detractor_cases",
+    "detractor_case_responses",
+    "case_status_updates",
+    "case_metrics",
+)
 # The day a daily table's rows are filed under: windows are filed by the day they end.
 PARTITION_COLUMNS = {"nps_windows": "window_end", "nps_windows_weighted": "window_end", "nps_benchmark_comparison": "window_end"}
 

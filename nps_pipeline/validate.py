@@ -188,6 +188,9 @@ def to_staged_rows(valid: pl.DataFrame, *, source_file: str, source_format: str,
     text = [c for c in CANONICAL_COLUMNS if c not in REQUIRED_COLUMNS]
     valid = valid.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in text])
     identity = pl.coalesce(pl.col("respondent_id"), pl.col("email").str.to_lowercase())
+    valid = valid.with_columns(
+        respondent_name=pl.coalesce(pl.col("respondent_name"), pl.concat_str("first_name", "last_name", separator=" ", ignore_nulls=True).replace("", None))
+    )
     staged = valid.select(
         pl.col("response_id"),
         pl.lit(source_format).alias("source_format"),

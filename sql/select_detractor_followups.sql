@@ -1,13 +1,6 @@
--- Select one follow-up row per kept detractor response (from the responses files), with the staged contact, a priority from score and tier, and an SLA due time.
+-- Select one follow-up row per kept detractor response (from the responses files) with the staged contact and its case: case id, the case's priority, SLA due time, status and owner as of this run.
 WITH detractors AS (
-    SELECT
-        *,
-        CASE
-            WHEN score <= 3 AND lower(customer_tier) IN (SELECT unnest($high_value_tiers)) THEN 'P1'
-            WHEN score <= 1 THEN 'P1'
-            WHEN score <= 3 OR lower(customer_tier) IN (SELECT unnest($high_value_tiers)) THEN 'P2'
-            ELSE 'P3'
-        END AS priority
+    SELECT *
     FROM read_parquet($responses_files, union_by_name = true)
     WHERE category = 'detractor'
 ),
@@ -15,6 +8,14 @@ contacts AS (
     SELECT source_file, source_row, email
     FROM read_parquet($staged_files, union_by_name = true)
     WHERE category = 'detractor' AND response_date BETWEEN $first_day AND $last_day
+),
+case_of_response AS (
+    SELECT response_id, case_id, priority_reasons AS response_priority_reasons, negative_keywords
+    FROM read_parquet($case_responses_file)
+),
+cases AS (
+    SELECT case_id, priority, due_at, status, owner, owner_queue
+    FROM read_parquet($cases_file)
 )
 SELECT
     detractors.response_id,
@@ -30,12 +31,18 @@ SELECT
     detractors.product,
     detractors.touchpoint,
     detractors.customer_tier,
-    detractors.priority,
-    detractors.submitted_at + to_hours(CAST(CASE detractors.priority
-        WHEN 'P1' THEN $sla_hours_p1 WHEN 'P2' THEN $sla_hours_p2 ELSE $sla_hours_p3 END AS BIGINT)) AS due_at,
-    'open' AS status,
+    cases.priority,
+    cases.due_at,
+    cases.status,
     detractors.source_file,
-    detractors.source_row
+    detractors.source_row,
+    case_of_response.case_id,
+    cases.owner,
+    cases.owner_queue,
+    detractors.themes,
+    case_of_response.negative_keywords
 FROM detractors
 LEFT JOIN contacts USING (source_file, source_row)
-ORDER BY detractors.response_date, detractors.priority, detractors.submitted_at, detractors.response_id
+LEFT JOIN case_of_response USING (response_id)
+LEFT JOIN cases USING (case_id)
+ORDER BY detractors.response_date, cases.priority, detractors.submitted_at, detractors.response_id

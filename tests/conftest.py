@@ -27,9 +27,13 @@ class Pipeline:
     def __init__(self, root: Path, **overrides):
         self.landing = root / "landing"
         self.warehouse = root / "warehouse"
+        self.updates = root / "case_updates"
         self.landing.mkdir(parents=True, exist_ok=True)
         self.resource = NpsPipelineResource(
-            landing_dir=str(self.landing), warehouse_dir=str(self.warehouse), pseudonym_key="test-key", **overrides
+            landing_dir=str(self.landing),
+            warehouse_dir=str(self.warehouse),
+            pseudonym_key="test-key",
+            **{"case_updates_dir": str(self.updates), **overrides},
         )
 
     def land(self, name: str, text: str | bytes, mtime: float | None = None) -> Path:
@@ -41,6 +45,13 @@ class Pipeline:
             path.write_text(text, encoding="utf-8")
         if mtime is not None:
             os.utime(path, (mtime, mtime))
+        return path
+
+    def update(self, name: str, text: str) -> Path:
+        """Drop a status-update CSV into the case updates folder, as a CX team does."""
+        path = self.updates / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
         return path
 
     def run(self, start: str, end: str | None = None, raise_on_error: bool = True):

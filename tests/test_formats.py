@@ -123,7 +123,7 @@ def test_qualtrics_exclusions_group_check_and_personal_data(tmp_path):
     responses = pipeline.table("responses", "response_id")
     first = responses.row(0, named=True)
     assert (first["response_id"], first["channel"], first["language"], first["comment"]) == (
-        "qualtrics:R_1aaa", "email", "DE", 'Sehr gut, "wirklich"'
+        "qualtrics:R_1aaa", "email", "de", 'Sehr gut, "wirklich"'
     )
     assert '"plan":"pro"' in first["attributes"]
     followups = pipeline.table("detractor_followups", "response_id")

@@ -1,0 +1,590 @@
+"""Cases: one open case per customer for the detractors to call back, and the status round trip.
+
+The pipeline keeps two logs of its own under ``_internal/cases`` (never published, never replaced
+by a re-run of a day):
+
+- ``case_responses.parquet``: every detractor response ever assigned, with its case. A re-run of
+  a day refreshes that day's rows (scores, flags) but never changes a response's case; a response
+  that is no longer a detractor (an edit) stays, marked inactive.
+- ``status_events.parquet``: every status-update row ever read from the updates folder, with
+  whether it was applied and why not. A person's status is never lost: the log is only appended
+  to, and a case's status is the state its last applied update left.
+
+Assignment of a new detractor response of a known customer: the customer's open case if there is
+one (it joins, raising the case's priority, while the SLA clock stays with the opening); else the
+latest closed case if the response was submitted before it closed (a late arrival); else a new
+case. A response without a customer key is a case of its own.
+
+The published tables (``detractor_cases``, ``detractor_case_responses``, ``case_status_updates``)
+are rebuilt from the two logs on every run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from nps_pipeline.case_rules import CaseRules
+from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, sql, write_relation_file
+from nps_pipeline.themes import tag
+
+STATUSES = ("open", "contacted", "in_progress", "resolved", "closed")
+ACTIVE_STATUSES = ("open", "contacted", "in_progress")
+UPDATE_COLUMNS = ("case_id", "status", "owner", "contacted_at", "resolved_at", "root_cause", "note")
+REQUIRED_UPDATE_COLUMNS = ("case_id", "status")
+LEVEL = {"P1": 1, "P2": 2, "P3": 3}
+
+CASE_RESPONSES_SCHEMA = {
+    "response_id": pl.String,
+    "case_id": pl.String,
+    "respondent_key": pl.String,
+    "response_date": pl.Date,
+    "submitted_at": pl.Datetime("us", "UTC"),
+    "case_opened_at": pl.Datetime("us", "UTC"),
+    "active": pl.Boolean,
+    "score": pl.Int8,
+    "previous_score": pl.Int8,
+    "repeat_detractor": pl.Boolean,
+    "worsening": pl.Boolean,
+    "negative_keywords": pl.List(pl.String),
+    "themes": pl.List(pl.String),
+    "priority_points": pl.Int64,
+    "response_priority": pl.String,
+    "priority_reasons": pl.String,
+    "owner_queue": pl.String,
+    "language": pl.String,
+    "channel": pl.String,
+    "region": pl.String,
+    "product": pl.String,
+    "touchpoint": pl.String,
+    "customer_tier": pl.String,
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+}
+EVENTS_SCHEMA = {
+    "event_seq": pl.Int64,
+    "update_file": pl.String,
+    "update_row": pl.Int64,
+    "row_content": pl.String,
+    "case_id": pl.String,
+    "status": pl.String,
+    "owner": pl.String,
+    "contacted_at": pl.Datetime("us", "UTC"),
+    "resolved_at": pl.Datetime("us", "UTC"),
+    "root_cause": pl.String,
+    "note": pl.String,
+    "status_from": pl.String,
+    "accepted": pl.Boolean,
+    "reason": pl.String,
+    "state_status": pl.String,
+    "state_owner": pl.String,
+    "state_contacted_at": pl.Datetime("us", "UTC"),
+    "state_resolved_at": pl.Datetime("us", "UTC"),
+    "state_root_cause": pl.String,
+    "state_note": pl.String,
+    "read_at": pl.Datetime("us", "UTC"),
+}
+
+
+@dataclass(frozen=True)
+class CasePaths:
+    root: Path
+
+    @classmethod
+    def of(cls, layout: WarehouseLayout) -> "CasePaths":
+        return cls(layout.internal / "cases")
+
+    @property
+    def case_responses(self) -> Path:
+        return self.root / "case_responses.parquet"
+
+    @property
+    def events(self) -> Path:
+        return self.root / "status_events.parquet"
+
+
+def _read_or_empty(path: Path, schema: dict) -> pl.DataFrame:
+    return pl.read_parquet(path).cast(schema) if path.exists() else pl.DataFrame(schema=schema)
+
+
+def _write(frame: pl.DataFrame, path: Path, layout: WarehouseLayout) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = layout.tmp / f"{path.stem}.{dt.datetime.now().timestamp()}.parquet"
+    frame.write_parquet(tmp)
+    atomic_write_bytes(path, tmp.read_bytes())
+    tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- candidates and assignment
+
+
+def case_candidates(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], rules: CaseRules
+) -> pl.DataFrame:
+    """The window's detractor responses with history flags, keywords, priority and queue."""
+    history_days = days_in(days[0] - dt.timedelta(days=rules.history_days), days[-1] + dt.timedelta(days=1))
+    frame = con.sql(
+        sql("select_case_candidates"),
+        params={
+            "window_files": layout.table_files_for_days("responses", days),
+            "history_files": layout.table_files_for_days("responses", history_days),
+            "first_day": days[0],
+            "last_day": days[-1],
+        },
+    ).pl()
+    keywords = tag(
+        frame.filter(pl.col("comment").is_not_null()).with_columns(
+            theme_language=pl.coalesce("comment_language", "language")
+        ),
+        rules.keyword_lexicon,
+    )
+    # The keyword's own text, not the theme name: "cancel, refund".
+    found = (
+        keywords.select("response_id", "theme_terms")
+        .with_columns(
+            negative_keywords=pl.col("theme_terms").str.strip_prefix("negative_keyword: ").str.split(", ")
+        )
+        .drop("theme_terms")
+    )
+    frame = frame.join(found, on="response_id", how="left").with_columns(
+        pl.col("negative_keywords").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    frame = frame.with_columns(priority_points=rules.points(), priority_reasons=rules.reasons())
+    frame = frame.with_columns(response_priority=rules.priority(pl.col("priority_points")))
+    return frame.with_columns(owner_queue=_queue(frame, rules))
+
+
+def _queue(frame: pl.DataFrame, rules: CaseRules) -> pl.Series:
+    return frame.with_columns(priority=pl.col("response_priority")).select(rules.queue().alias("owner_queue")).to_series()
+
+
+def case_state(case_responses: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """Each case's current state: opening, customer, and what its last applied update left."""
+    cases = case_responses.group_by("case_id").agg(
+        pl.col("respondent_key").drop_nulls().first(),
+        pl.col("case_opened_at").min().alias("opened_at"),
+    )
+    last = (
+        events.filter(pl.col("accepted"))
+        .sort("event_seq")
+        .group_by("case_id")
+        .agg(
+            pl.col("state_status").last().alias("status"),
+            pl.col("state_owner").last().alias("owner"),
+            pl.col("state_contacted_at").last().alias("contacted_at"),
+            pl.col("state_resolved_at").last().alias("resolved_at"),
+            pl.col("state_root_cause").last().alias("root_cause"),
+            pl.col("state_note").last().alias("note"),
+        )
+    )
+    return cases.join(last, on="case_id", how="left").with_columns(pl.col("status").fill_null("open"))
+
+
+def assign_cases(old: pl.DataFrame, candidates: pl.DataFrame, state: pl.DataFrame, days: list[dt.date]) -> pl.DataFrame:
+    """The case log after this window: old rows kept, the window's rows refreshed, new responses assigned."""
+    columns = list(CASE_RESPONSES_SCHEMA)
+    current_ids = candidates["response_id"]
+    known = old.select("response_id", "case_id", "case_opened_at")
+    refreshed = candidates.join(known, on="response_id", how="inner").with_columns(active=pl.lit(True))
+    untouched = old.filter(~pl.col("response_id").is_in(current_ids.implode()))
+    # A response of the window that is no longer a kept detractor stays in its case, inactive.
+    untouched = untouched.with_columns(
+        active=pl.when(pl.col("response_date").is_in(days)).then(False).otherwise(pl.col("active"))
+    )
+    new = candidates.join(known, on="response_id", how="anti")
+
+    open_cases = (
+        state.filter(pl.col("status").is_in(ACTIVE_STATUSES) & pl.col("respondent_key").is_not_null())
+        .sort("opened_at")
+        .group_by("respondent_key")
+        .agg(pl.col("case_id").last().alias("open_case_id"), pl.col("opened_at").last().alias("open_opened_at"))
+    )
+    closed_cases = (
+        state.filter(~pl.col("status").is_in(ACTIVE_STATUSES) & pl.col("respondent_key").is_not_null())
+        .sort("opened_at")
+        .group_by("respondent_key")
+        .agg(
+            pl.col("case_id").last().alias("closed_case_id"),
+            pl.col("opened_at").last().alias("closed_opened_at"),
+            pl.col("resolved_at").last().alias("closed_at"),
+        )
+    )
+    new = (
+        new.join(open_cases, on="respondent_key", how="left")
+        .join(closed_cases, on="respondent_key", how="left")
+        .with_columns(
+            late_for_closed=pl.col("closed_case_id").is_not_null()
+            & (pl.col("submitted_at") <= pl.col("closed_at")).fill_null(False)
+        )
+    )
+    # Responses that open a case: per customer, the earliest of those with no case to join.
+    opening = new.filter(pl.col("open_case_id").is_null() & ~pl.col("late_for_closed"))
+    group = pl.coalesce(pl.col("respondent_key"), pl.col("response_id"))
+    opening = opening.with_columns(
+        opened_case=pl.col("own_case_id").sort_by("submitted_at", "response_id").first().over(group),
+        new_opened_at=pl.col("submitted_at").min().over(group),
+    )
+    assigned = new.join(opening.select("response_id", "opened_case", "new_opened_at"), on="response_id", how="left").with_columns(
+        case_id=pl.coalesce(
+            pl.col("open_case_id"),
+            pl.when(pl.col("late_for_closed")).then(pl.col("closed_case_id")),
+            pl.col("opened_case"),
+        ),
+        case_opened_at=pl.coalesce(
+            pl.when(pl.col("open_case_id").is_not_null()).then(pl.col("open_opened_at")),
+            pl.when(pl.col("late_for_closed")).then(pl.col("closed_opened_at")),
+            pl.col("new_opened_at"),
+        ),
+        active=pl.lit(True),
+    )
+    return (
+        pl.concat(
+            [frame.select(columns).cast(CASE_RESPONSES_SCHEMA) for frame in (untouched, refreshed, assigned)]
+        )
+        .sort("submitted_at", "response_id")
+    )
+
+
+# ---------------------------------------------------------------- status updates
+
+
+def read_update_files(updates_dir: Path) -> tuple[pl.DataFrame, list[str]]:
+    """Every row of every ``*.csv`` under ``updates_dir`` (file name order), and the files that could not be read."""
+    frames, problems = [], []
+    files = sorted(p for p in updates_dir.rglob("*.csv") if p.is_file()) if updates_dir.exists() else []
+    for path in files:
+        name = str(path.relative_to(updates_dir))
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            problems.append(f"{name}: not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start}); save it as UTF-8 CSV")
+            continue
+        try:
+            frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=False)
+        except pl.exceptions.PolarsError as error:
+            problems.append(f"{name}: not a readable CSV: {str(error).splitlines()[0]}")
+            continue
+        frame = frame.rename({c: c.strip().lower().replace(" ", "_") for c in frame.columns})
+        missing = [c for c in REQUIRED_UPDATE_COLUMNS if c not in frame.columns]
+        if missing:
+            problems.append(f"{name}: missing column(s) {', '.join(missing)}; expected {', '.join(UPDATE_COLUMNS)}")
+            continue
+        present = [c for c in UPDATE_COLUMNS if c in frame.columns]
+        frame = frame.select(
+            pl.lit(name).alias("update_file"),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("update_row"),
+            pl.concat_str([pl.col(c).fill_null("") for c in present], separator="|").alias("row_content"),
+            *[
+                (pl.col(c).str.strip_chars().replace("", None) if c in frame.columns else pl.lit(None, dtype=pl.String)).alias(
+                    f"{c}_text" if c in ("contacted_at", "resolved_at") else c
+                )
+                for c in UPDATE_COLUMNS
+            ],
+        )
+        frames.append(frame)
+    schema = {
+        "update_file": pl.String, "update_row": pl.Int64, "row_content": pl.String, "case_id": pl.String, "status": pl.String,
+        "owner": pl.String, "contacted_at_text": pl.String, "resolved_at_text": pl.String, "root_cause": pl.String, "note": pl.String,
+    }
+    return (pl.concat(frames) if frames else pl.DataFrame(schema=schema)), problems
+
+
+def apply_status_updates(
+    con: duckdb.DuckDBPyConnection,
+    rows: pl.DataFrame,
+    events: pl.DataFrame,
+    state: pl.DataFrame,
+    timezone: str,
+    read_at: dt.datetime,
+) -> pl.DataFrame:
+    """Judge the update rows not yet in the event log, in order; returns the new log entries."""
+    pending = rows.join(events.select("update_file", "update_row", "row_content"), on=["update_file", "update_row", "row_content"], how="anti")
+    if pending.is_empty():
+        return pl.DataFrame(schema=EVENTS_SCHEMA)
+    update_rows = pending.with_row_index("order_key")  # noqa: F841 - scanned by name in the SQL
+    typed = con.sql(sql("type_case_updates"), params={"timezone": timezone}).pl()
+    typed = typed.with_columns(
+        pl.col("contacted_at", "resolved_at").dt.convert_time_zone("UTC"),
+        status=pl.col("status").str.strip_chars().str.to_lowercase().str.replace_all(r"[\s-]+", "_"),
+        case_id=pl.col("case_id").str.strip_chars().str.to_uppercase(),
+    )
+    open_by_customer = state.filter(pl.col("status").is_in(ACTIVE_STATUSES) & pl.col("respondent_key").is_not_null()).select(
+        "respondent_key", pl.col("case_id").alias("other_open_case")
+    )
+    checked = (
+        typed.join(state.select("case_id", "respondent_key", "status"), on="case_id", how="left", suffix="_now")
+        .join(open_by_customer, on="respondent_key", how="left")
+        .with_columns(other_open_case=pl.when(pl.col("other_open_case") != pl.col("case_id")).then(pl.col("other_open_case")))
+        .unique("order_key", keep="first", maintain_order=True)
+    )
+    allowed = ", ".join(STATUSES)
+    reason = (
+        pl.when(pl.col("case_id").is_null())
+        .then(pl.lit("case_id is empty"))
+        .when(pl.col("status_now").is_null())
+        .then(pl.format("case {} does not exist", "case_id"))
+        .when(pl.col("status").is_null())
+        .then(pl.lit("status is empty"))
+        .when(~pl.col("status").is_in(STATUSES))
+        .then(pl.format("status '{}' is not one of {}", "status", pl.lit(allowed)))
+        .when(pl.col("contacted_at_text").is_not_null() & pl.col("contacted_at").is_null())
+        .then(pl.format("contacted_at '{}' is not a date and time", "contacted_at_text"))
+        .when(pl.col("resolved_at_text").is_not_null() & pl.col("resolved_at").is_null())
+        .then(pl.format("resolved_at '{}' is not a date and time", "resolved_at_text"))
+        .when((pl.col("status") == "open") & (pl.col("status_now") != "open") & pl.col("other_open_case").is_not_null())
+        .then(pl.format("cannot reopen {}: the customer's case {} is open", "case_id", "other_open_case"))
+    )
+    checked = checked.with_columns(reason=reason)
+    rejected_early = checked.filter(pl.col("reason").is_not_null()).with_columns(accepted=pl.lit(False), status_from=pl.col("status_now"))
+    to_judge = checked.filter(pl.col("reason").is_null()).with_columns(
+        seq=pl.col("order_key").rank("ordinal").over("case_id").cast(pl.Int64)
+    )
+    case_state_rows = state.filter(pl.col("case_id").is_in(to_judge["case_id"].implode()))  # noqa: F841 - SQL
+    pending_updates = to_judge.select(  # noqa: F841 - SQL
+        "order_key", "seq", "case_id", "status", "owner", "contacted_at", "resolved_at", "root_cause", "note"
+    )
+    con.register("case_state", case_state_rows)
+    con.register("pending_updates", pending_updates)
+    try:
+        judged = con.sql(sql("select_case_update_outcomes")).pl()
+    finally:
+        con.unregister("case_state")
+        con.unregister("pending_updates")
+    judged = judged.join(to_judge.select("order_key", "update_file", "update_row", "row_content"), on="order_key")
+    start = (events["event_seq"].max() or 0) + 1 if not events.is_empty() else 1
+    entries = pl.concat(
+        [
+            frame.select([c for c in EVENTS_SCHEMA if c in frame.columns] + ["order_key"]).with_columns(
+                [pl.lit(None).alias(c) for c in EVENTS_SCHEMA if c not in frame.columns]
+            )
+            for frame in (rejected_early, judged)
+        ],
+        how="diagonal_relaxed",
+    )
+    return (
+        entries.sort("order_key")
+        .with_columns(
+            event_seq=pl.int_range(start, start + pl.len(), dtype=pl.Int64),
+            read_at=pl.lit(read_at).cast(pl.Datetime("us", "UTC")),
+        )
+        .select(list(EVENTS_SCHEMA))
+        .cast(EVENTS_SCHEMA)
+    )
+
+
+# ---------------------------------------------------------------- the cases table
+
+
+def build_cases(
+    case_responses: pl.DataFrame, state: pl.DataFrame, rules: CaseRules, next_responses: pl.DataFrame, events: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per case: its responses, priority (raised by each response that joined), SLA and status."""
+    rows = case_responses.with_columns(level=pl.col("response_priority").replace_strict(LEVEL, return_dtype=pl.Int64))
+    counted = rows.filter(pl.col("active")).group_by("case_id").agg(pl.len().alias("responses"))
+    # A case with no active response left keeps its history, and is measured on it.
+    rows = rows.join(counted, on="case_id", how="left").with_columns(pl.col("responses").fill_null(0))
+    rows = rows.filter(pl.col("active") | (pl.col("responses") == 0))
+    aggregated = rows.sort("submitted_at", "response_id").group_by("case_id").agg(
+        pl.col("respondent_key").drop_nulls().first(),
+        pl.col("case_opened_at").min().alias("opened_at"),
+        pl.col("response_date").first().alias("opened_date"),
+        pl.col("responses").first(),
+        pl.col("response_id").first().alias("first_response_id"),
+        pl.col("response_id").last().alias("latest_response_id"),
+        pl.col("submitted_at").last().alias("latest_submitted_at"),
+        pl.col("score").min().alias("worst_score"),
+        pl.col("score").last().alias("latest_score"),
+        pl.col("level").min().alias("best_level"),
+        pl.col("priority_points").max(),
+        pl.col("priority_reasons").sort_by("priority_points").last().alias("priority_reasons"),
+        pl.col("repeat_detractor").any(),
+        pl.col("worsening").any(),
+        pl.col("negative_keywords").explode().drop_nulls().unique().sort().alias("negative_keywords"),
+        pl.col("themes").explode().drop_nulls().unique().sort().alias("themes"),
+        pl.col("owner_queue").first(),
+        pl.col("customer_tier").last(),
+        pl.col("region").last(),
+        pl.col("product").last(),
+        pl.col("channel").last(),
+        pl.col("touchpoint").last(),
+        pl.col("language").last(),
+    )
+    level = pl.max_horizontal(pl.lit(1), pl.col("best_level") - (pl.col("responses") - 1).clip(0))
+    priority = level.replace_strict({1: "P1", 2: "P2", 3: "P3"}, return_dtype=pl.String)
+    updates = events.filter(pl.col("accepted")).group_by("case_id").agg(pl.len().alias("updates_applied"))
+    cases = (
+        aggregated.with_columns(priority=priority)
+        .with_columns(
+            sla_hours=pl.col("priority").replace_strict(rules.sla_hours, return_dtype=pl.Int64),
+            priority_reasons=pl.when(pl.col("responses") > 1)
+            .then(pl.format("{}; {} responses in this case (+{} level)", "priority_reasons", "responses", pl.min_horizontal(pl.col("responses") - 1, pl.col("best_level") - 1)))
+            .otherwise(pl.col("priority_reasons")),
+        )
+        .with_columns(due_at=pl.col("opened_at") + pl.duration(hours=pl.col("sla_hours")))
+        .join(state.select("case_id", "status", "owner", "contacted_at", "resolved_at", "root_cause", "note"), on="case_id", how="left")
+        .join(updates, on="case_id", how="left")
+        .join(next_responses, on="case_id", how="left")
+        .with_columns(
+            pl.col("status").fill_null("open"),
+            pl.col("updates_applied").fill_null(0).cast(pl.Int64),
+        )
+        .with_columns(
+            status=pl.when((pl.col("responses") == 0) & (pl.col("updates_applied") == 0)).then(pl.lit("withdrawn")).otherwise(pl.col("status")),
+            owner=pl.coalesce("owner", "owner_queue"),
+            hours_to_first_contact=((pl.col("contacted_at") - pl.col("opened_at")).dt.total_seconds() / 3600).round(2),
+            contacted_within_sla=pl.when(pl.col("contacted_at").is_not_null()).then(pl.col("contacted_at") <= pl.col("due_at")),
+        )
+        .drop("best_level")
+        .sort("opened_at", "case_id")
+    )
+    return cases
+
+
+def score_before_contact(case_responses: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+    """Contacted cases with the customer's last case score before the first contact."""
+    contacted = state.filter(pl.col("contacted_at").is_not_null() & pl.col("respondent_key").is_not_null())
+    scores = (
+        case_responses.filter(pl.col("active"))
+        .join(contacted.select("case_id", "contacted_at"), on="case_id")
+        .sort("submitted_at")
+        .group_by("case_id")
+        .agg(
+            pl.col("score").filter(pl.col("submitted_at") <= pl.col("contacted_at")).last().alias("before"),
+            pl.col("score").first().alias("first"),
+        )
+        .select("case_id", pl.coalesce("before", "first").cast(pl.Int64).alias("score_before_contact"))
+    )
+    return contacted.select("case_id", "respondent_key", "contacted_at").join(scores, on="case_id")
+
+
+def next_responses(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, contacted: pl.DataFrame, last_day: dt.date, history_days: int, previous: pl.DataFrame
+) -> pl.DataFrame:
+    """Each contacted case's next response from the customer: looked up within ``history_days`` of the
+    last day, and kept from the previous cases table for contacts older than that."""
+    schema = {"case_id": pl.String, "next_response_id": pl.String, "next_score": pl.Int8, "next_submitted_at": pl.Datetime("us", "UTC"), "improved": pl.Boolean}
+    if contacted.is_empty():
+        return pl.DataFrame(schema=schema)
+    first = max(contacted["contacted_at"].min().date(), last_day - dt.timedelta(days=history_days))
+    days = days_in(first, last_day + dt.timedelta(days=1))
+    contacted_cases = contacted  # noqa: F841 - scanned by name in the SQL
+    found = con.sql(sql("select_next_responses"), params={"history_files": layout.table_files_for_days("responses", days)}).pl().cast(schema)
+    kept = previous.select(list(schema)).cast(schema).filter(
+        pl.col("case_id").is_in(contacted["case_id"].implode()) & pl.col("next_response_id").is_not_null()
+    ) if not previous.is_empty() else pl.DataFrame(schema=schema)
+    return pl.concat([found, kept.join(found, on="case_id", how="anti")])
+
+
+# ---------------------------------------------------------------- one run
+
+
+@dataclass
+class CaseRun:
+    cases: pl.DataFrame
+    new_events: pl.DataFrame
+    file_problems: list[str]
+    responses_assigned: int
+    responses_in_window: int
+
+
+def materialise_cases(
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    days: list[dt.date],
+    rules: CaseRules,
+    updates_dir: Path,
+    timezone: str,
+) -> CaseRun:
+    """Assign the window's detractors to cases, merge the status updates, and publish the case tables."""
+    paths = CasePaths.of(layout)
+    old = _read_or_empty(paths.case_responses, CASE_RESPONSES_SCHEMA)
+    events = _read_or_empty(paths.events, EVENTS_SCHEMA)
+    candidates = case_candidates(con, layout, days, rules)
+    case_responses = assign_cases(old, candidates, case_state(old, events), days)
+    _write(case_responses, paths.case_responses, layout)
+
+    rows, file_problems = read_update_files(updates_dir)
+    new_events = apply_status_updates(
+        con, rows, events, case_state(case_responses, events), timezone, dt.datetime.now(dt.timezone.utc)
+    )
+    if not new_events.is_empty():
+        events = pl.concat([events, new_events])
+        _write(events, paths.events, layout)
+
+    state = case_state(case_responses, events)
+    previous_path = layout.table_file("detractor_cases")
+    previous = pl.read_parquet(previous_path) if previous_path.exists() else pl.DataFrame()
+    following = next_responses(
+        con, layout, score_before_contact(case_responses, state), days[-1], rules.history_days, previous
+    )
+    cases = build_cases(case_responses, state, rules, following, events)
+    for table, frame in (
+        ("detractor_cases", cases),
+        ("detractor_case_responses", case_responses.drop("source_file", "source_row")),
+        ("case_status_updates", events.drop("row_content")),
+    ):
+        write_relation_file(con.from_arrow(frame.to_arrow()), layout.table_file(table), layout.tmp)
+    return CaseRun(cases, new_events, file_problems, case_responses.filter(pl.col("response_date").is_in(days)).height, candidates.height)
+
+
+def metrics_as_of(cases: pl.DataFrame) -> dt.datetime:
+    """The moment the metrics describe: the latest response or update the cases know of."""
+    moments = [cases[c].max() for c in ("latest_submitted_at", "contacted_at", "resolved_at") if not cases.is_empty()]
+    moments = [m for m in moments if m is not None]
+    return max(moments) if moments else dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def materialise_case_metrics(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, timezone: str) -> pl.DataFrame:
+    """Close-the-loop metrics per day and week of opening, per owner, from the published cases."""
+    cases = pl.read_parquet(layout.table_file("detractor_cases"))
+    con.register("cases", cases)
+    try:
+        relation = con.sql(sql("select_case_metrics"), params={"as_of": metrics_as_of(cases), "timezone": timezone})
+        write_relation_file(relation, layout.table_file("case_metrics"), layout.tmp)
+    finally:
+        con.unregister("cases")
+    return pl.read_parquet(layout.table_file("case_metrics"))
+
+
+def handoff_path(layout: WarehouseLayout) -> Path:
+    return layout.root / "handoff" / "open_cases.csv"
+
+
+def write_crm_handoff(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> pl.DataFrame:
+    """The open cases as one CSV a CRM imports (UTF-8, header row, ISO 8601 times), replaced atomically."""
+    cases = pl.read_parquet(layout.table_file("detractor_cases"))
+    case_responses = pl.read_parquet(CasePaths.of(layout).case_responses)
+    open_cases = cases.filter(pl.col("status").is_in(ACTIVE_STATUSES)).join(
+        case_responses.select(
+            pl.col("response_id").alias("latest_response_id"), "source_file", "source_row", "response_date"
+        ),
+        on="latest_response_id",
+        how="left",
+    )
+    days = sorted(set(open_cases["response_date"].drop_nulls().to_list()))
+    con.register("open_cases", open_cases)
+    try:
+        frame = con.sql(
+            sql("select_crm_handoff"),
+            params={
+                "staged_files": layout.staged_files_for_days(days),
+                "responses_files": layout.table_files_for_days("responses", days),
+            },
+        ).pl()
+    finally:
+        con.unregister("open_cases")
+    frame = frame.with_columns(
+        pl.col("due_at", "opened_at", "contacted_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    path = handoff_path(layout)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = layout.tmp / f"open_cases.{dt.datetime.now().timestamp()}.csv"
+    frame.write_csv(tmp)
+    atomic_write_bytes(path, tmp.read_bytes())
+    tmp.unlink(missing_ok=True)
+    return frame

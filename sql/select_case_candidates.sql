@@ -1,0 +1,33 @@
+-- Select the window's detractor responses with what the customer's earlier responses (within the history files) say: repeat detractor, previous score, worsening.
+WITH window_detractors AS (
+    SELECT
+        response_id, response_date, submitted_at, respondent_key, score, comment, language, comment_language,
+        channel, region, product, touchpoint, customer_tier, themes, source_file, source_row
+    FROM read_parquet($window_files, union_by_name = true)
+    WHERE category = 'detractor' AND response_date BETWEEN $first_day AND $last_day
+),
+history AS (
+    SELECT respondent_key, response_id, submitted_at, score, category
+    FROM read_parquet($history_files, union_by_name = true)
+    WHERE respondent_key IN (SELECT respondent_key FROM window_detractors)
+),
+earlier AS (
+    SELECT
+        d.response_id,
+        arg_max(h.score, (h.submitted_at, h.response_id)) AS previous_score,
+        count(*) FILTER (WHERE h.category = 'detractor') AS earlier_detractors
+    FROM window_detractors AS d
+    JOIN history AS h
+        ON h.respondent_key = d.respondent_key AND (h.submitted_at, h.response_id) < (d.submitted_at, d.response_id)
+    GROUP BY d.response_id
+)
+SELECT
+    d.*,
+    -- The id of the case this response would open: stable, from its response_id.
+    'CASE-' || upper(substr(md5(d.response_id), 1, 10)) AS own_case_id,
+    earlier.previous_score,
+    coalesce(earlier.earlier_detractors, 0) > 0 AS repeat_detractor,
+    coalesce(d.score < earlier.previous_score, false) AS worsening
+FROM window_detractors AS d
+LEFT JOIN earlier USING (response_id)
+ORDER BY d.submitted_at, d.response_id
