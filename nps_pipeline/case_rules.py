@@ -49,16 +49,20 @@ class CaseRules:
         )
         return Lexicon(terms=terms.select("theme", "language", "term", "prefix", "key"), sources=(self.path,))
 
-    def points(self) -> pl.Expr:
-        """A response's priority points (columns score, customer_tier, repeat_detractor, worsening, negative_keywords)."""
-        score = pl.col("score").cast(pl.Int64).replace_strict(self.score_points, default=0, return_dtype=pl.Int64)
-        tier = (
+    def _score_points(self) -> pl.Expr:
+        return pl.col("score").cast(pl.Int64).replace_strict(self.score_points, default=0, return_dtype=pl.Int64)
+
+    def _tier_points(self) -> pl.Expr:
+        return (
             pl.col("customer_tier").str.strip_chars().str.to_lowercase()
             .replace_strict(self.tier_points, default=0, return_dtype=pl.Int64).fill_null(0)
         )
+
+    def points(self) -> pl.Expr:
+        """A response's priority points (columns score, customer_tier, repeat_detractor, worsening, negative_keywords)."""
         return (
-            score
-            + tier
+            self._score_points()
+            + self._tier_points()
             + pl.col("repeat_detractor").cast(pl.Int64) * self.repeat_points
             + pl.col("worsening").cast(pl.Int64) * self.worsening_points
             + (pl.col("negative_keywords").list.len() > 0).cast(pl.Int64) * self.keyword_points
@@ -66,11 +70,7 @@ class CaseRules:
 
     def reasons(self) -> pl.Expr:
         """The points in words, so a priority can be explained."""
-        score = pl.col("score").cast(pl.Int64).replace_strict(self.score_points, default=0, return_dtype=pl.Int64)
-        tier = (
-            pl.col("customer_tier").str.strip_chars().str.to_lowercase()
-            .replace_strict(self.tier_points, default=0, return_dtype=pl.Int64).fill_null(0)
-        )
+        score, tier = self._score_points(), self._tier_points()
         parts = [
             pl.format("score {} (+{})", "score", score),
             pl.when(tier > 0).then(pl.format("tier {} (+{})", "customer_tier", tier)),
@@ -86,14 +86,15 @@ class CaseRules:
         return pl.when(points >= self.p1_at).then(pl.lit("P1")).when(points >= self.p2_at).then(pl.lit("P2")).otherwise(pl.lit("P3"))
 
     def queue(self) -> pl.Expr:
-        """The owner queue of the first matching routing rule (columns of ROUTING_FIELDS)."""
+        """The owner queue of the first matching routing rule (columns of ROUTING_FIELDS; priority is the response's)."""
         expr = pl.lit(self.default_queue)
         for rule in reversed(self.routing):
             condition = pl.lit(True)
             for name in ROUTING_FIELDS:
                 if name in rule:
                     wanted = [str(v).strip().lower() for v in rule[name]]
-                    condition = condition & pl.col(name).str.strip_chars().str.to_lowercase().is_in(wanted).fill_null(False)
+                    column = "response_priority" if name == "priority" else name
+                    condition = condition & pl.col(column).str.strip_chars().str.to_lowercase().is_in(wanted).fill_null(False)
             expr = pl.when(condition).then(pl.lit(rule["queue"])).otherwise(expr)
         return expr
 

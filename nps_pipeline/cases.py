@@ -22,6 +22,8 @@ are rebuilt from the two logs on every run.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +31,7 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.case_rules import CaseRules
-from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, sql, write_relation_file
+from nps_pipeline.storage import WarehouseLayout, days_in, sql, write_relation_file
 from nps_pipeline.themes import tag
 
 STATUSES = ("open", "contacted", "in_progress", "resolved", "closed")
@@ -111,12 +113,15 @@ def _read_or_empty(path: Path, schema: dict) -> pl.DataFrame:
     return pl.read_parquet(path).cast(schema) if path.exists() else pl.DataFrame(schema=schema)
 
 
-def _write(frame: pl.DataFrame, path: Path, layout: WarehouseLayout) -> None:
+def _replace(path: Path, write) -> None:
+    """Write a file beside ``path`` with ``write(tmp)`` and rename it into place: readers see old or new."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = layout.tmp / f"{path.stem}.{dt.datetime.now().timestamp()}.parquet"
-    frame.write_parquet(tmp)
-    atomic_write_bytes(path, tmp.read_bytes())
-    tmp.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- candidates and assignment
@@ -155,11 +160,7 @@ def case_candidates(
     )
     frame = frame.with_columns(priority_points=rules.points(), priority_reasons=rules.reasons())
     frame = frame.with_columns(response_priority=rules.priority(pl.col("priority_points")))
-    return frame.with_columns(owner_queue=_queue(frame, rules))
-
-
-def _queue(frame: pl.DataFrame, rules: CaseRules) -> pl.Series:
-    return frame.with_columns(priority=pl.col("response_priority")).select(rules.queue().alias("owner_queue")).to_series()
+    return frame.with_columns(owner_queue=rules.queue())
 
 
 def case_state(case_responses: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
@@ -506,7 +507,7 @@ def materialise_cases(
     events = _read_or_empty(paths.events, EVENTS_SCHEMA)
     candidates = case_candidates(con, layout, days, rules)
     case_responses = assign_cases(old, candidates, case_state(old, events), days)
-    _write(case_responses, paths.case_responses, layout)
+    _replace(paths.case_responses, case_responses.write_parquet)
 
     rows, file_problems = read_update_files(updates_dir)
     new_events = apply_status_updates(
@@ -514,7 +515,7 @@ def materialise_cases(
     )
     if not new_events.is_empty():
         events = pl.concat([events, new_events])
-        _write(events, paths.events, layout)
+        _replace(paths.events, events.write_parquet)
 
     state = case_state(case_responses, events)
     previous_path = layout.table_file("detractor_cases")
@@ -581,10 +582,5 @@ def write_crm_handoff(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -
     frame = frame.with_columns(
         pl.col("due_at", "opened_at", "contacted_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     )
-    path = handoff_path(layout)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = layout.tmp / f"open_cases.{dt.datetime.now().timestamp()}.csv"
-    frame.write_csv(tmp)
-    atomic_write_bytes(path, tmp.read_bytes())
-    tmp.unlink(missing_ok=True)
+    _replace(handoff_path(layout), frame.write_csv)
     return frame
