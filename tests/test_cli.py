@@ -25,7 +25,8 @@ def env_for(tmp_path):
         "NPS_LANDING_DIR": str(landing),
         "NPS_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
         "NPS_START_DATE": "2024-01-01",
-        }
+        "NPS_CASE_UPDATES_DIR": str(tmp_path / "case_updates"),
+    }
     env.pop("DAGSTER_HOME", None)
     return env
 
@@ -56,6 +57,19 @@ def test_backfill_exits_non_zero_when_a_check_blocks(tmp_path):
     )
     assert done.returncode == 1
     assert "bad.csv: 1 of 1 rows rejected" in done.stderr
+
+
+def test_a_rejected_status_update_is_a_warning_not_a_failed_backfill(tmp_path):
+    env = env_for(tmp_path)
+    updates = Path(env["NPS_CASE_UPDATES_DIR"])
+    updates.mkdir()
+    (updates / "u.csv").write_text("case_id,status\nCASE-NOPE,contacted\n", encoding="utf-8")
+    done = subprocess.run(
+        [str(BIN / "nps-pipeline"), "backfill", "--start", "2024-03-01", "--end", "2024-03-03"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "check warning: detractor_cases.case_updates_valid: u.csv: row 1: case CASE-NOPE: case CASE-NOPE does not exist" in done.stderr
 
 
 def test_dagster_cli_partition_range(tmp_path):
