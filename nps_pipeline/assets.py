@@ -28,10 +28,13 @@ SETTINGS = Settings.from_env()
 daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date, timezone=SETTINGS.timezone)
 
 OWNERS = ["team:data-platform"]
+WAREHOUSE_POOL = "nps_warehouse"
 DAILY = dict(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     owners=OWNERS,
+    # dagster.yaml limits this pool to one step at a time across runs: writers take turns.
+    pool=WAREHOUSE_POOL,
 )
 CATALOGUE = "landing_catalogue.json"
 
@@ -786,10 +789,14 @@ def published_warehouse(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     """Published nps.duckdb: views over every table, swapped in atomically for BI tools to read."""
     layout = nps.layout
     with layout.writer_lock():
-        tables = serve.publish(layout)
-    context.log.info(f"published {layout.published_db} with views {', '.join(tables)}")
+        tables, snapshot = serve.publish(layout)
+    context.log.info(f"published {layout.published_db}: views {', '.join(tables)} over snapshot {snapshot.name}")
     return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(layout.published_db)), "tables": ", ".join(tables)}
+        metadata={
+            "path": dg.MetadataValue.path(str(layout.published_db)),
+            "snapshot": snapshot.name,
+            "tables": ", ".join(tables),
+        }
     )
 
 

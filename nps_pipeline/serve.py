@@ -1,8 +1,9 @@
 """Serve: the file-level tables (quarantine, ingest_files) and the published ``nps.duckdb``.
 
-``nps.duckdb`` holds only views over the Parquet tables and is rebuilt under a temporary name and
-swapped in with ``os.replace``: a BI tool holding the previous file keeps reading it, unblocked,
-and the pipeline never opens the file a reader holds.
+``nps.duckdb`` holds only views over a snapshot of the Parquet tables (hard links, frozen at the
+end of a run) and is rebuilt under a temporary name and swapped in with ``os.replace``: a BI tool
+holding the previous file keeps reading it and its snapshot, unblocked, the pipeline never opens the
+file a reader holds, and a run that dies before its publish step changes nothing readers see.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shutil
+import time
 import uuid
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -43,6 +47,9 @@ INGEST_FILES_SCHEMA = {
     "first_response_date": pl.Date,
     "last_response_date": pl.Date,
 }
+# Snapshots kept for readers that still hold an older nps.duckdb: the newest few, and any younger than this.
+SNAPSHOTS_KEPT = 3
+SNAPSHOT_RETENTION = dt.timedelta(hours=1)
 
 
 def materialise_quarantine(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> int:
@@ -104,28 +111,74 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def published_tables(layout: WarehouseLayout) -> dict[str, str]:
-    """Each published table and the Parquet glob its view reads."""
-    tables = {}
+def published_tables(layout: WarehouseLayout) -> dict[str, list[Path]]:
+    """Each table to publish and the Parquet files it holds now."""
+    tables: dict[str, list[Path]] = {}
     for table in DAILY_TABLES:
-        if (layout.table_dir(table) / SCHEMA_FILE).exists():
-            # '**' also matches the table's own folder, so the row-less schema file is always read.
-            tables[table] = str(layout.table_dir(table) / "**" / "*.parquet")
+        table_dir = layout.table_dir(table)
+        if (table_dir / SCHEMA_FILE).exists():
+            tables[table] = sorted(table_dir.rglob("*.parquet"))
     for table in SINGLE_FILE_TABLES:
         if layout.table_file(table).exists():
-            tables[table] = str(layout.table_file(table))
+            tables[table] = [layout.table_file(table)]
     return tables
 
 
-def publish(layout: WarehouseLayout) -> list[str]:
-    """Build ``nps.duckdb`` (views over the Parquet tables) beside the old one and swap it in."""
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links (or another device): a copy does the same job
+        shutil.copy2(source, target)
+
+
+def _snapshot(layout: WarehouseLayout, tables: dict[str, list[Path]]) -> Path:
+    """Freeze the tables as they are now: hard links under ``snapshots/<version>/``, so no later write changes them.
+
+    Writers replace files (``os.replace`` makes a new inode), never edit them, so a link keeps the
+    exact bytes published: a run that dies half-way leaves what readers see untouched.
+    """
+    version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
+    snapshot = layout.snapshots / version
+    for files in tables.values():
+        for path in files:
+            _link_or_copy(path, snapshot / path.relative_to(layout.root))
+    return snapshot
+
+
+def prune_snapshots(layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retention: dt.timedelta = SNAPSHOT_RETENTION) -> list[str]:
+    """Remove snapshots older than ``retention`` beyond the newest ``keep`` (a reader may still hold one)."""
+    if not layout.snapshots.exists():
+        return []
+    versions = sorted((p for p in layout.snapshots.iterdir() if p.is_dir()), key=lambda p: p.name)
+    cutoff = time.time() - retention.total_seconds()
+    removed = []
+    for path in versions[:-keep] if keep else versions:
+        if path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
+def publish(layout: WarehouseLayout) -> tuple[list[str], Path]:
+    """Freeze the tables in a new snapshot, build ``nps.duckdb`` (views over it) beside the old one and swap it in.
+
+    Until the swap, readers keep the previous snapshot whole; after it, the new one. Returns the
+    published tables and the snapshot.
+    """
     tmp = layout.root / f".nps.duckdb.{uuid.uuid4().hex}.tmp"
     tables = published_tables(layout)
+    snapshot = _snapshot(layout, tables)
     try:
         with duckdb.connect(str(tmp)) as con:
             # The NPS macros travel with the views: a BI tool can bound or test its own sums the same way.
             con.execute(sql("create_nps_macros"))
-            for table, files in tables.items():
+            for table in tables:
+                if table in DAILY_TABLES:
+                    # '**' also matches the table's own folder, so the row-less schema file is always read.
+                    files = str(snapshot / table / "**" / "*.parquet")
+                else:
+                    files = str(snapshot / layout.table_file(table).relative_to(layout.root))
                 # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths
                 # are written as escaped SQL string literals.
                 con.execute(
@@ -139,4 +192,5 @@ def publish(layout: WarehouseLayout) -> list[str]:
             tmp.unlink()
         with contextlib.suppress(FileNotFoundError):
             tmp.with_name(tmp.name + ".wal").unlink()
-    return sorted(tables)
+    prune_snapshots(layout)
+    return sorted(tables), snapshot

@@ -62,6 +62,7 @@ class WarehouseLayout:
         self.manifests = self.internal / "files"
         self.tmp = self.internal / "tmp"
         self.published_db = self.root / "nps.duckdb"
+        self.snapshots = self.root / "snapshots"
         self.superseded = self.internal / "superseded_versions.parquet"
 
     def ensure(self) -> None:
