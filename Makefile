@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test ui benchmark clean
+.PHONY: setup demo test ui benchmark nightly-benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The project's instance settings (run queue, pool limit) go into DAGSTER_HOME, unless it has its own.
+INSTANCE = mkdir -p "$$DAGSTER_HOME" && { [ -f "$$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$$DAGSTER_HOME/dagster.yaml"; }
+
 demo: $(STAMP)
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && $(BIN)/nps-pipeline demo'
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c '$(INSTANCE) && $(BIN)/nps-pipeline demo'
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
@@ -23,10 +26,13 @@ test: $(STAMP)
 ui: $(STAMP)
 	NPS_WEIGHTING_FILE="$${NPS_WEIGHTING_FILE-$(CURDIR)/data/seeds/demo_population_shares.csv}" \
 	NPS_BENCHMARK_INDUSTRY="$${NPS_BENCHMARK_INDUSTRY-Software & SaaS}" \
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c 'mkdir -p "$$DAGSTER_HOME" && $(BIN)/dagster dev -w workspace.yaml'
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c '$(INSTANCE) && $(BIN)/dagster dev -w workspace.yaml'
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmark.py $(ARGS)
 
+nightly-benchmark: $(STAMP)
+	$(BIN)/python benchmarks/nightly_cost.py $(ARGS)
+
 clean:
-	rm -rf data/landing/demo data/warehouse data/dagster_home
+	rm -rf data/landing/demo data/warehouse data/dagster_home data/cache

@@ -110,7 +110,7 @@ def main() -> int:
         return 1
     compute = {
         match.group(1): float(match.group(2))
-        for match in re.finditer(r" - ([a-z_]+) - compute_seconds=([0-9.]+)", pipeline[3])
+        for match in re.finditer(r" - ([a-z_]+) - \1: rows in .*?compute_seconds=([0-9.]+)", pipeline[3])
     }
 
     result = {

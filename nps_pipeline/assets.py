@@ -13,7 +13,7 @@ import time
 import dagster as dg
 import polars as pl
 
-from nps_pipeline import aggregate, benchmarks, cases, dedupe, followup, report, serve, staging
+from nps_pipeline import aggregate, benchmarks, cases, dedupe, followup, observe, report, serve, staging
 from nps_pipeline.case_rules import CaseRules, CaseRulesError, load_case_rules
 from nps_pipeline.themes import Lexicon, LexiconError, load_lexicon
 from nps_pipeline.charts import markdown_image, segments_svg, trend_svg
@@ -21,7 +21,7 @@ from nps_pipeline.formats import load_source_settings, settings_for
 from nps_pipeline.ingest import scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.settings import Settings
-from nps_pipeline.storage import atomic_write_bytes, days_in, sql
+from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, atomic_write_bytes, count_rows, days_in, sql
 from nps_pipeline.weighting import WeightingFileError, load_population
 
 SETTINGS = Settings.from_env()
@@ -33,23 +33,76 @@ DAILY = dict(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     owners=OWNERS,
-    # dagster.yaml limits this pool to one step at a time across runs: writers take turns.
+    # dagster.yaml limits this pool to one run at a time: writers take turns in the run queue.
     pool=WAREHOUSE_POOL,
 )
 CATALOGUE = "landing_catalogue.json"
 
 
+# The upstream table each asset reads, for ``rows_in`` (its rows for the run's days) when the asset
+# does not count its input itself.
+INPUT_TABLES = {
+    "nps_score_counts_daily": "responses",
+    "nps_daily": "nps_score_counts_daily",
+    "nps_daily_segment": "nps_score_counts_daily",
+    "nps_windows": "nps_score_counts_daily",
+    "nps_windows_weighted": "responses",
+    "nps_benchmark_comparison": "nps_windows",
+    "detractor_followups": "responses",
+    "nps_themes_daily": "responses",
+    "case_metrics": "detractor_cases",
+    "crm_handoff": "detractor_cases",
+    "nps_report": "nps_daily",
+}
+SLOW_LOCK_SECONDS = 5.0
+
+
+def _rows_in(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> int | None:
+    table = INPUT_TABLES.get(context.asset_key.to_user_string())
+    if table is None:
+        return None
+    layout = nps.layout
+    if table in DAILY_TABLES:
+        files = [f for f in layout.table_files_for_days(table, window_days(context)) if not f.endswith(SCHEMA_FILE)]
+    else:
+        files = [str(layout.table_file(table))] if layout.table_file(table).exists() else []
+    return count_rows(files)
+
+
 def timed(compute):
-    """Add the compute's own duration to its metadata and log, apart from Dagster's bookkeeping."""
+    """Add rows in, rows out and the time of each stage to the asset's metadata and log."""
 
     @functools.wraps(compute)
-    def wrapper(context: dg.AssetExecutionContext, *args, **kwargs):
+    def wrapper(context: dg.AssetExecutionContext, nps: NpsPipelineResource):
         started = time.monotonic()
-        result = compute(context, *args, **kwargs)
+        with observe.recording() as stages:
+            result = compute(context, nps)
         seconds = round(time.monotonic() - started, 3)
-        context.log.info(f"compute_seconds={seconds}")
+        metadata = dict(result.metadata or {})
+        rows_in = metadata.pop("rows_in", None)
+        rows_in = rows_in if rows_in is not None else _rows_in(context, nps)
+        rows_out = metadata.pop("rows_out", metadata.get("rows"))
+        stage_seconds = {name: round(value, 3) for name, value in stages.items()}
+        stage_seconds["other"] = round(max(0.0, seconds - sum(stages.values())), 3)
+        name = context.asset_key.to_user_string()
+        context.log.info(
+            f"{name}: rows in {'-' if rows_in is None else f'{rows_in:,}'}, rows out "
+            f"{'-' if rows_out is None else f'{rows_out:,}'}; compute_seconds={seconds} "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in stage_seconds.items())
+        )
+        if stage_seconds.get("waiting_for_lock", 0.0) > SLOW_LOCK_SECONDS:
+            context.log.warning(
+                f"{name} waited {stage_seconds['waiting_for_lock']:.0f} s for the warehouse lock: another process "
+                f"was writing {nps.layout.root} (runs outside the Dagster run queue, e.g. the CLI, are not queued)"
+            )
         return dg.MaterializeResult(
-            metadata={**(result.metadata or {}), "compute_seconds": seconds},
+            metadata={
+                **metadata,
+                "rows_in": rows_in if rows_in is not None else dg.MetadataValue.null(),
+                "rows_out": rows_out if rows_out is not None else dg.MetadataValue.null(),
+                "compute_seconds": seconds,
+                **{f"seconds_{k}": v for k, v in stage_seconds.items()},
+            },
             check_results=result.check_results,
         )
 
@@ -93,6 +146,13 @@ def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -
     """Landed exports: every file in the landing zone, and which are new or changed since staged."""
     layout = nps.layout
     layout.ensure()
+    with layout.writer_lock():
+        pulled = nps.pull_warehouse()
+        synced = nps.sync_landing()
+    if pulled is not None:
+        context.log.info(f"warehouse working copy synced from {nps.warehouse_dir}: {pulled}")
+    if synced is not None:
+        context.log.info(f"landing zone synced from {nps.landing_dir}: {synced}")
     landed = scan_landing_zone(nps.landing_path)
     sources = load_source_settings(nps.landing_path)
     plan = staging.plan_staging(landed, staging.load_manifests(layout), nps.timezone, nps.start_date, sources)
@@ -107,7 +167,7 @@ def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -
     )
     return dg.MaterializeResult(
         metadata={
-            "landing_dir": str(nps.landing_path),
+            "landing_dir": nps.landing_dir,
             "files_landed": len(landed),
             "files_new_or_changed": len(plan.to_stage),
             "files_unchanged": len(plan.unchanged),
@@ -141,6 +201,7 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
         staging.ensure_staged_schema(con, layout)
         manifests = staging.load_manifests(layout)
         # Planned again under the lock: the landing zone may have changed since landing_files ran.
+        nps.sync_landing()
         sources = load_source_settings(nps.landing_path)
         plan = staging.plan_staging(scan_landing_zone(nps.landing_path), manifests, nps.timezone, nps.start_date, sources)
         for landed in plan.to_stage:
@@ -177,6 +238,8 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     return dg.MaterializeResult(
         metadata={
             "files_staged_this_run": len(staged_now),
+            "rows_in": rows_read,
+            "rows_out": sum(m.rows_staged for m in staged_now) + sum(m.rows_quarantined for m in staged_now),
             "rows_read": rows_read,
             "rows_staged": sum(m.rows_staged for m in staged_now),
             "rows_quarantined": sum(m.rows_quarantined for m in staged_now),
@@ -257,7 +320,12 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
         metadata={"files_over_threshold": [m.source_file for m in over], "threshold": nps.max_rejected_share},
     )
     return dg.MaterializeResult(
-        metadata={"rows": rows, "preview": dg.MetadataValue.md(_markdown(preview))}, check_results=[check]
+        metadata={
+            "rows_in": sum(m.rows_quarantined for m in manifests.values() if m.status == "staged"),
+            "rows": rows,
+            "preview": dg.MetadataValue.md(_markdown(preview)),
+        },
+        check_results=[check],
     )
 
 
@@ -304,6 +372,7 @@ def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
     return dg.MaterializeResult(
         metadata={
             "window": _window_label(days),
+            "rows_in": sum(kept.values()) + sum(superseded.values()),
             "rows": sum(kept.values()),
             "duplicates_superseded": sum(superseded.values()),
             "days_with_responses": sum(1 for n in kept.values() if n),
@@ -366,6 +435,7 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
     metadata = {
         "window": _window_label(days),
         "days": len(days),
+        "rows_out": frame.height,
         "responses": summary["responses"],
         "nps_for_window": summary["nps"] if summary["nps"] is not None else dg.MetadataValue.null(),
         "trend": dg.MetadataValue.md(markdown_image(trend, "daily NPS")),
@@ -582,6 +652,8 @@ def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource)
         metadata={
             "window": _window_label(days),
             "detractor_responses_in_window": run.responses_in_window,
+            "rows_in": run.responses_in_window,
+            "rows_out": run.cases.height,
             "cases": run.cases.height,
             "open_cases": open_cases.height,
             "updates_applied": applied,
@@ -648,6 +720,7 @@ def crm_handoff(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
+            "rows_out": frame.height,
             "open_cases": frame.height,
             "without_email": frame.filter(pl.col("email").is_null()).height,
         }
@@ -720,6 +793,8 @@ def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) ->
     return dg.MaterializeResult(
         metadata={
             "files": frame.height,
+            "rows_in": frame.height,
+            "rows_out": frame.height,
             "rows_read": int(frame["rows_read"].sum()),
             "rows_valid": int(frame["rows_valid"].sum()),
             "rows_duplicate": int(frame["rows_duplicate"].sum()),
@@ -790,11 +865,15 @@ def published_warehouse(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     layout = nps.layout
     with layout.writer_lock():
         tables, snapshot = serve.publish(layout)
+        pushed = nps.push_warehouse(tables)
     context.log.info(f"published {layout.published_db}: views {', '.join(tables)} over snapshot {snapshot.name}")
+    if pushed is not None:
+        context.log.info(f"uploaded to {nps.warehouse_dir}: {pushed['uploaded']} changed file(s), {pushed['deleted']} deleted, and nps_views.sql")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(layout.published_db)),
             "snapshot": snapshot.name,
+            **({"uploaded_files": pushed["uploaded"], "bucket": nps.warehouse_dir} if pushed is not None else {}),
             "tables": ", ".join(tables),
         }
     )

@@ -1,14 +1,16 @@
-"""The jobs: every daily asset for a day or range, and staging alone (for the landing-zone sensor)."""
+"""The jobs: every daily asset (and the checks on what it publishes) for a day or range, staging alone, and freshness."""
 
 import dagster as dg
 
 from nps_pipeline.assets import daily_assets, daily_partitions, landing_files, validated_responses
+from nps_pipeline.checks import freshness_checks, published_table_checks
 
 daily_nps_job = dg.define_asset_job(
     "daily_nps",
-    selection=dg.AssetSelection.assets(*daily_assets),
+    selection=dg.AssetSelection.assets(*daily_assets).without_checks()
+    | dg.AssetSelection.checks_for_assets(*daily_assets) - dg.AssetSelection.checks(freshness_checks),
     partitions_def=daily_partitions,
-    description="Every daily NPS asset for a day or a range of days, as one run.",
+    description="Every daily NPS asset for a day or a range of days, as one run, then the checks on the published tables.",
 )
 
 stage_landing_zone_job = dg.define_asset_job(
@@ -17,3 +19,11 @@ stage_landing_zone_job = dg.define_asset_job(
     partitions_def=daily_partitions,
     description="Stage new or changed exports (the days they hold are known afterwards).",
 )
+
+freshness_job = dg.define_asset_job(
+    "freshness",
+    selection=dg.AssetSelection.checks(freshness_checks),
+    description="Is yesterday's partition of every published table there by NPS_FRESHNESS_DEADLINE_HOUR?",
+)
+
+__all__ = ["daily_nps_job", "stage_landing_zone_job", "freshness_job", "published_table_checks"]

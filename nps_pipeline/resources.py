@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from nps_pipeline.object_store import Mirror, ObjectStore, is_remote
 from nps_pipeline.case_rules import CaseRules, load_case_rules
 from nps_pipeline.settings import Settings
 from nps_pipeline.themes import Lexicon, load_lexicon
@@ -35,13 +36,18 @@ class NpsPipelineResource(dg.ConfigurableResource):
     case_rules_file: str = ""
     case_updates_dir: str = "data/case_updates"
     theme_lexicon_file: str = ""
+    freshness_deadline_hour: int = 6
+    local_cache_dir: str = "data/cache"
+    s3_endpoint_url: str = ""
     pseudonym_key: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "NpsPipelineResource":
         values = dict(
-            landing_dir=str(settings.landing_dir),
-            warehouse_dir=str(settings.warehouse_dir),
+            landing_dir=settings.landing_location,
+            warehouse_dir=settings.warehouse_location,
+            local_cache_dir=str(settings.local_cache_dir),
+            s3_endpoint_url=settings.s3_endpoint_url,
             timezone=settings.timezone,
             start_date=settings.start_date,
             max_rejected_share=settings.max_rejected_share,
@@ -56,13 +62,45 @@ class NpsPipelineResource(dg.ConfigurableResource):
             case_rules_file=settings.case_rules_file,
             case_updates_dir=str(settings.case_updates_dir),
             theme_lexicon_file=settings.theme_lexicon_file,
+            freshness_deadline_hour=settings.freshness_deadline_hour,
         )
         values.update(overrides)
         return cls(**values)
 
     @property
     def layout(self) -> WarehouseLayout:
+        if is_remote(self.warehouse_dir):
+            return WarehouseLayout(Path(self.local_cache_dir) / "warehouse")
         return WarehouseLayout(self.warehouse_dir)
+
+    def _store(self, location: str) -> ObjectStore:
+        return ObjectStore(location, self.s3_endpoint_url or None)
+
+    def sync_landing(self) -> dict[str, int] | None:
+        """With an s3:// landing zone, bring the local copy up to date (only new or changed objects move)."""
+        if not is_remote(self.landing_dir):
+            return None
+        cache = Path(self.local_cache_dir)
+        return Mirror(self._store(self.landing_dir), cache / "landing", cache / "landing_index.json", False).pull()
+
+    def _warehouse_mirror(self) -> Mirror:
+        layout = self.layout
+        return Mirror(self._store(self.warehouse_dir), layout.root, layout.internal / "object_index.json", True)
+
+    def pull_warehouse(self) -> dict[str, int] | None:
+        """With an s3:// warehouse, make the working copy equal to the bucket (call under the writer lock)."""
+        return self._warehouse_mirror().pull() if is_remote(self.warehouse_dir) else None
+
+    def push_warehouse(self, tables: list[str]) -> dict[str, int] | None:
+        """With an s3:// warehouse, upload what changed and ``nps_views.sql`` for readers of the bucket (under the lock)."""
+        if not is_remote(self.warehouse_dir):
+            return None
+        from nps_pipeline.serve import views_script
+
+        mirror = self._warehouse_mirror()
+        counts = mirror.push()
+        mirror.store.put_bytes(views_script(tables, mirror.store.url, self.layout).encode("utf-8"), "nps_views.sql")
+        return counts
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -73,6 +111,8 @@ class NpsPipelineResource(dg.ConfigurableResource):
 
     @property
     def landing_path(self) -> Path:
+        if is_remote(self.landing_dir):
+            return (Path(self.local_cache_dir) / "landing").resolve()
         return Path(self.landing_dir).resolve()
 
     @property

@@ -61,6 +61,7 @@ def evaluate_landing_zone(context: dg.SensorEvaluationContext, nps: NpsPipelineR
     if last_key is None:
         return dg.SkipReason(f"no daily partition yet (NPS_START_DATE {nps.start_date} is in the future)")
     requests: list[dg.RunRequest] = []
+    nps.sync_landing()
 
     plan = staging.plan_staging(
         scan_landing_zone(nps.landing_path), manifests, nps.timezone, nps.start_date, load_source_settings(nps.landing_path)

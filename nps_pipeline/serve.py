@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -49,6 +50,7 @@ INGEST_FILES_SCHEMA = {
 }
 # Snapshots kept for readers that still hold an older nps.duckdb: the newest few, and any younger than this.
 SNAPSHOTS_KEPT = 3
+READER_STORAGE_VERSION = "v1.0.0"
 SNAPSHOT_RETENTION = dt.timedelta(hours=1)
 
 
@@ -160,37 +162,75 @@ def prune_snapshots(layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retenti
     return removed
 
 
+def write_views_db(target: Path, sources: dict[str, str]) -> None:
+    """A DuckDB file at ``target`` with the NPS macros and one view per table over its Parquet ``sources``."""
+    # Written in the v1.0 storage format: BI tools bundle older DuckDB releases (Evidence's 1.4/1.5
+    # cannot open a file in DuckDB 2.0's own format).
+    with duckdb.connect(str(target), config={"storage_compatibility_version": READER_STORAGE_VERSION}) as con:
+        # The NPS macros travel with the views: a BI tool can bound or test its own sums the same way.
+        con.execute(sql("create_nps_macros"))
+        for table, files in sources.items():
+            # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths
+            # are written as escaped SQL string literals.
+            con.execute(
+                sql("create_published_view")
+                .replace("{table}", '"' + table.replace('"', '""') + '"')
+                .replace("{files}", _literal(files))
+            )
+
+
+def view_sources(tables: Iterable[str], base: str, layout: WarehouseLayout) -> dict[str, str]:
+    """Each table's Parquet glob under ``base`` (a snapshot folder or an s3:// prefix)."""
+    base = base.rstrip("/")
+    sources = {}
+    for table in tables:
+        if table in DAILY_TABLES:
+            # '**' also matches the table's own folder, so the row-less schema file is always read.
+            sources[table] = f"{base}/{table}/**/*.parquet"
+        else:
+            sources[table] = f"{base}/{layout.table_file(table).relative_to(layout.root).as_posix()}"
+    return sources
+
+
+def _build_and_swap(target: Path, sources: dict[str, str]) -> None:
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write_views_db(tmp, sources)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.with_name(tmp.name + ".wal").unlink()
+
+
 def publish(layout: WarehouseLayout) -> tuple[list[str], Path]:
     """Freeze the tables in a new snapshot, build ``nps.duckdb`` (views over it) beside the old one and swap it in.
 
     Until the swap, readers keep the previous snapshot whole; after it, the new one. Returns the
     published tables and the snapshot.
     """
-    tmp = layout.root / f".nps.duckdb.{uuid.uuid4().hex}.tmp"
     tables = published_tables(layout)
     snapshot = _snapshot(layout, tables)
-    try:
-        with duckdb.connect(str(tmp)) as con:
-            # The NPS macros travel with the views: a BI tool can bound or test its own sums the same way.
-            con.execute(sql("create_nps_macros"))
-            for table in tables:
-                if table in DAILY_TABLES:
-                    # '**' also matches the table's own folder, so the row-less schema file is always read.
-                    files = str(snapshot / table / "**" / "*.parquet")
-                else:
-                    files = str(snapshot / layout.table_file(table).relative_to(layout.root))
-                # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths
-                # are written as escaped SQL string literals.
-                con.execute(
-                    sql("create_published_view")
-                    .replace("{table}", '"' + table.replace('"', '""') + '"')
-                    .replace("{files}", _literal(files))
-                )
-        os.replace(tmp, layout.published_db)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            tmp.with_name(tmp.name + ".wal").unlink()
+    _build_and_swap(layout.published_db, view_sources(tables, str(snapshot), layout))
     prune_snapshots(layout)
     return sorted(tables), snapshot
+
+
+def views_script(tables: Iterable[str], base_url: str, layout: WarehouseLayout) -> str:
+    """The SQL that creates the NPS macros and a view per table over Parquet under ``base_url``.
+
+    For a bucket: DuckDB binds a view when it is created, which needs its httpfs extension and the
+    bucket's credentials, so the script is shipped for the reader to run (`.read nps_views.sql`).
+    """
+    statements = [sql("create_nps_macros").strip().rstrip(";") + ";"]
+    for table, files in view_sources(tables, base_url, layout).items():
+        statements.append(
+            sql("create_published_view")
+            .replace("{table}", '"' + table.replace('"', '""') + '"')
+            .replace("{files}", _literal(files))
+            .strip()
+            .rstrip(";")
+            + ";"
+        )
+    return "\n\n".join(statements) + "\n"

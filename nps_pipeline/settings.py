@@ -47,6 +47,13 @@ class Settings:
     case_rules_file: str = ""
     case_updates_dir: Path = Path("data/case_updates")
     theme_lexicon_file: str = ""
+    freshness_deadline_hour: int = 6
+    alert_webhook_url: str = ""
+    # As given: a folder, or s3://bucket/prefix (a Path would fold the '//').
+    landing_location: str = "data/landing"
+    warehouse_location: str = "data/warehouse"
+    local_cache_dir: Path = Path("data/cache")
+    s3_endpoint_url: str = ""
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # raises for an unknown IANA name
@@ -54,6 +61,8 @@ class Settings:
         if not 0.0 <= self.max_rejected_share <= 1.0:
             raise ValueError("NPS_MAX_REJECTED_SHARE must be between 0 and 1")
         parse_sla_hours(self.followup_sla_hours)
+        if not 0 <= self.freshness_deadline_hour <= 23:
+            raise ValueError("NPS_FRESHNESS_DEADLINE_HOUR must be an hour of the day, 0-23")
         if self.low_sample_threshold < 0:
             raise ValueError("NPS_LOW_SAMPLE_THRESHOLD must be a whole number, 0 or more")
 
@@ -79,4 +88,10 @@ class Settings:
             case_rules_file=env.get("NPS_CASE_RULES_FILE", ""),
             case_updates_dir=Path(env.get("NPS_CASE_UPDATES_DIR", "data/case_updates")),
             theme_lexicon_file=env.get("NPS_THEME_LEXICON_FILE", ""),
+            freshness_deadline_hour=int(env.get("NPS_FRESHNESS_DEADLINE_HOUR", "6")),
+            alert_webhook_url=env.get("NPS_ALERT_WEBHOOK_URL", ""),
+            landing_location=env.get("NPS_LANDING_DIR", "data/landing"),
+            warehouse_location=env.get("NPS_WAREHOUSE_DIR", "data/warehouse"),
+            local_cache_dir=Path(env.get("NPS_LOCAL_CACHE_DIR", "data/cache")),
+            s3_endpoint_url=env.get("NPS_S3_ENDPOINT_URL", ""),
         )

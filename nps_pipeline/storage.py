@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from nps_pipeline.observe import stage
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 # Tables published with one Parquet file per day; the rest are one file each.
@@ -115,7 +117,8 @@ class WarehouseLayout:
         """Serialise the pipeline's writers across processes (staging, table replacement)."""
         self.internal.mkdir(parents=True, exist_ok=True)
         with open(self.internal / ".lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            with stage("waiting_for_lock"):
+                fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -157,10 +160,19 @@ def write_relation_file(relation: duckdb.DuckDBPyRelation, target: Path, tmp_roo
     """Write a relation to one Parquet file, replacing ``target`` atomically. Returns the row count."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_root / f"{uuid.uuid4().hex}.parquet"
-    relation.to_parquet(str(tmp))
-    rows = duckdb.sql(sql("count_parquet_rows"), params={"files": [str(tmp)]}).fetchall()[0][0]
-    os.replace(tmp, target)
+    with stage("query_and_write"):
+        relation.to_parquet(str(tmp))
+    rows = count_rows([str(tmp)])
+    with stage("swap_in"):
+        os.replace(tmp, target)
     return rows
+
+
+def count_rows(files: list[str]) -> int:
+    """Rows in Parquet files, from their footers (no data read)."""
+    if not files:
+        return 0
+    return duckdb.sql(sql("count_parquet_rows"), params={"files": files}).fetchall()[0][0]
 
 
 def replace_days(
@@ -181,7 +193,8 @@ def replace_days(
     tmp_dir = layout.new_tmp_dir()
     try:
         column = partition_column(table)
-        relation.to_parquet(str(tmp_dir), partition_by=[column], write_partition_columns=True)
+        with stage("query_and_write"):
+            relation.to_parquet(str(tmp_dir), partition_by=[column], write_partition_columns=True)
         new_files: dict[dt.date, Path] = {}
         for part_dir in tmp_dir.glob(f"{column}=*"):
             day = dt.date.fromisoformat(part_dir.name.split("=", 1)[1])
@@ -202,14 +215,15 @@ def replace_days(
             rows_by_file = {Path(name): rows for name, rows in counts}
             for day, path in new_files.items():
                 written[day] = rows_by_file[path]
-        for day in days:
-            target = layout.day_file(table, day)
-            if day in new_files:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(new_files[day], target)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    target.unlink()
+        with stage("swap_in"):
+            for day in days:
+                target = layout.day_file(table, day)
+                if day in new_files:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(new_files[day], target)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        target.unlink()
         return written
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)

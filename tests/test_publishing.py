@@ -45,3 +45,13 @@ def test_reader_holding_the_file_does_not_block_and_sees_whole_days(tmp_path):
     assert seen == "[(1, 100.0)]", seen
     # A new connection sees the new day whole.
     assert pipeline.table("nps_daily").select("responses", "detractors").rows() == [(3, 2)]
+
+
+def test_nps_duckdb_is_in_a_storage_format_duckdb_1_readers_open(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    pipeline.land("a.csv", rows_csv("p1,2024-03-01T10:00:00Z,10,,c1,,web,,,,,"))
+    assert pipeline.run("2024-03-01").success
+    header = (pipeline.warehouse / "nps.duckdb").read_bytes()[:20]
+    assert header[8:12] == b"DUCK"
+    # DuckDB 1.x reads storage versions 64-67; DuckDB 2.0's own format is refused by them.
+    assert 64 <= int.from_bytes(header[12:20], "little") <= 67

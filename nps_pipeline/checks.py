@@ -1,0 +1,269 @@
+"""Checks on the published tables, as Dagster sees them in the UI.
+
+Data checks (after each publish, on the snapshot readers now see, for the run's days): unique
+keys, NPS within its bounds, the row accounting identity and the share of quarantined rows.
+Freshness (on its own schedule): yesterday's partition is there by NPS_FRESHNESS_DEADLINE_HOUR.
+"""
+
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import polars as pl
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
+
+from nps_pipeline.assets import daily_assets, published_warehouse
+from nps_pipeline.resources import NpsPipelineResource
+from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, WarehouseLayout, days_in
+
+# Each published table: the asset that writes it and the columns that identify a row.
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "responses": ("responses", ("response_id",)),
+    "duplicates": ("responses", ("source_file", "source_row")),
+    "nps_score_counts_daily": ("nps_score_counts_daily", ("response_date", "dimension", "segment", "score")),
+    "nps_daily": ("nps_daily", ("response_date",)),
+    "nps_daily_segment": ("nps_daily_segment", ("response_date", "dimension", "segment")),
+    "nps_windows": ("nps_windows", ("window_type", "window_end", "dimension", "segment")),
+    "nps_windows_weighted": ("nps_windows_weighted", ("window_type", "window_end")),
+    "nps_benchmark_comparison": (
+        "nps_benchmark_comparison",
+        ("window_type", "window_end", "benchmark_publisher", "benchmark_study", "benchmark_region", "benchmark_segment"),
+    ),
+    "industry_benchmarks": ("nps_benchmark_comparison", ("publisher", "study", "industry", "region", "segment")),
+    "nps_themes_daily": ("nps_themes_daily", ("response_date", "language", "theme")),
+    "detractor_followups": ("detractor_followups", ("response_id",)),
+    "detractor_cases": ("detractor_cases", ("case_id",)),
+    "detractor_case_responses": ("detractor_cases", ("response_id",)),
+    "case_status_updates": ("detractor_cases", ("event_seq",)),
+    "case_metrics": ("case_metrics", ("period_type", "period_start", "owner")),
+    "quarantine": ("quarantine", ("source_file", "source_row")),
+    "ingest_files": ("ingest_files", ("source_file",)),
+}
+# NPS figures and their 95 % bounds, as (value, low, high) column names.
+NPS_BOUNDS = (
+    ("nps", "nps_ci_low", "nps_ci_high"),
+    ("weighted_nps", "weighted_ci_low", "weighted_ci_high"),
+    ("nps_mentioning", "nps_mentioning_ci_low", "nps_mentioning_ci_high"),
+    ("nps_not_mentioning", "nps_not_mentioning_ci_low", "nps_not_mentioning_ci_high"),
+)
+NPS_TABLES = ("nps_daily", "nps_daily_segment", "nps_windows", "nps_windows_weighted", "nps_benchmark_comparison", "nps_themes_daily")
+FRESHNESS_ASSETS = sorted({owner for owner, _ in TABLES.values()} | {"published_warehouse"})
+
+
+def _check_name(table: str, check: str) -> str:
+    owner = TABLES[table][0]
+    return check if owner == table else f"{table}_{check}"
+
+
+def run_days(tags: dict[str, str], timezone: str) -> list[dt.date] | None:
+    """The days a run covered, from its partition tags; None when it had none (check everything)."""
+    if PARTITION_NAME_TAG in tags:
+        return [dt.date.fromisoformat(tags[PARTITION_NAME_TAG])]
+    if ASSET_PARTITION_RANGE_START_TAG in tags:
+        start = dt.date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG])
+        end = dt.date.fromisoformat(tags[ASSET_PARTITION_RANGE_END_TAG])
+        return days_in(start, end + dt.timedelta(days=1))
+    return None
+
+
+def current_snapshot(layout: WarehouseLayout) -> WarehouseLayout | None:
+    """The newest published snapshot, laid out like the warehouse itself."""
+    versions = sorted(p for p in layout.snapshots.glob("*") if p.is_dir()) if layout.snapshots.exists() else []
+    return WarehouseLayout(versions[-1]) if versions else None
+
+
+def table_frame(snapshot: WarehouseLayout, table: str, days: list[dt.date] | None) -> pl.DataFrame | None:
+    """A published table's rows (a daily table's for ``days`` only), or None when it is not published."""
+    if table in DAILY_TABLES:
+        if not (snapshot.table_dir(table) / SCHEMA_FILE).exists():
+            return None
+        files = (
+            snapshot.table_files_for_days(table, days)
+            if days is not None
+            else [str(p) for p in sorted(snapshot.table_dir(table).rglob("*.parquet"))]
+        )
+        return pl.read_parquet(files, missing_columns="insert") if files else None
+    path = snapshot.table_file(table)
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def duplicate_keys(frame: pl.DataFrame, keys: Iterable[str]) -> pl.DataFrame:
+    keys = list(keys)
+    return frame.group_by(keys).agg(pl.len().alias("rows")).filter(pl.col("rows") > 1).sort(keys)
+
+
+def out_of_bounds(frame: pl.DataFrame) -> list[str]:
+    """Each rule an NPS table breaks, with how many rows break it."""
+    problems = []
+    for value, low, high in NPS_BOUNDS:
+        if value not in frame.columns:
+            continue
+        # Adjusted-Wald bounds centre on the adjusted shares: with few responses the point estimate
+        # can lie outside them (n=1 detractor: -100 in [-98.5, 48.5]), so the rule is low <= high.
+        bad = frame.filter(
+            ~pl.col(value).is_between(-100, 100)
+            | ~pl.col(low).is_between(-100, 100)
+            | ~pl.col(high).is_between(-100, 100)
+            | (pl.col(low) > pl.col(high))
+        ).height
+        if bad:
+            problems.append(f"{bad} row(s) with {value}, {low} or {high} outside [-100, 100], or {low} > {high}")
+    if {"responses", "promoters", "passives", "detractors"} <= set(frame.columns):
+        bad = frame.filter(
+            pl.col("promoters").cast(pl.Int64) + pl.col("passives").cast(pl.Int64) + pl.col("detractors").cast(pl.Int64)
+            != pl.col("responses").cast(pl.Int64)
+        ).height
+        if bad:
+            problems.append(f"{bad} row(s) where promoters + passives + detractors != responses")
+    return problems
+
+
+def accounting_problems(ingest_files: pl.DataFrame, quarantine: pl.DataFrame | None) -> list[str]:
+    off = ingest_files.filter(
+        pl.col("rows_read") != pl.col("rows_valid") + pl.col("rows_duplicate") + pl.col("rows_quarantined")
+    )
+    problems = [
+        f"{name}: rows_read {read} != valid {valid} + duplicate {dup} + quarantined {quar}"
+        for name, read, valid, dup, quar in off.select(
+            "source_file", "rows_read", "rows_valid", "rows_duplicate", "rows_quarantined"
+        ).iter_rows()
+    ]
+    quarantined = int(ingest_files.filter(pl.col("status") == "staged")["rows_quarantined"].sum())
+    in_table = quarantine.height if quarantine is not None else 0
+    if quarantined != in_table:
+        problems.append(f"ingest_files counts {quarantined} quarantined rows but the quarantine table holds {in_table}")
+    return problems
+
+
+def _specs() -> list[dg.AssetCheckSpec]:
+    # Each runs after the publish step, on what readers see.
+    after_publish = dict(additional_deps=[published_warehouse])
+    specs = []
+    for table, (owner, keys) in TABLES.items():
+        specs.append(
+            dg.AssetCheckSpec(
+                _check_name(table, "unique_key"), asset=owner, **after_publish,
+                description=f"{table}: one row per ({', '.join(keys)}) in the published snapshot (the run's days).",
+            )
+        )
+    for table in NPS_TABLES:
+        specs.append(
+            dg.AssetCheckSpec(
+                _check_name(table, "nps_within_bounds"), asset=TABLES[table][0], **after_publish,
+                description=f"{table}: NPS and its 95 % bounds in [-100, 100], low <= high, and promoters + passives + detractors = responses.",
+            )
+        )
+    specs.append(
+        dg.AssetCheckSpec(
+            "accounting_identity", asset="ingest_files", **after_publish,
+            description="Every file: rows_read = valid + duplicate + quarantined, and the quarantine table holds every quarantined row.",
+        )
+    )
+    specs.append(
+        dg.AssetCheckSpec(
+            "quarantine_share", asset="quarantine", **after_publish,
+            description="Quarantined rows are at most NPS_MAX_REJECTED_SHARE of the rows read, over all files.",
+        )
+    )
+    return specs
+
+
+@dg.multi_asset_check(
+    specs=_specs(),
+    pool="nps_warehouse",
+)
+def published_table_checks(context: dg.AssetCheckExecutionContext, nps: NpsPipelineResource) -> Iterator[dg.AssetCheckResult]:
+    """Unique keys, NPS bounds, row accounting and quarantine share on the tables readers see now."""
+    snapshot = current_snapshot(nps.layout)
+    days = run_days(dict(context.run.tags), nps.timezone)
+    frames = {table: table_frame(snapshot, table, days) if snapshot else None for table in TABLES}
+    scope = "all days" if days is None else (days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}")
+    for table, (owner, keys) in TABLES.items():
+        frame = frames[table]
+        dupes = duplicate_keys(frame, keys) if frame is not None else pl.DataFrame()
+        if not dupes.is_empty():
+            context.log.error(f"{table}: {dupes.height} key(s) with more than one row, e.g. {dupes.head(3).rows()}")
+        yield dg.AssetCheckResult(
+            asset_key=owner, check_name=_check_name(table, "unique_key"), passed=dupes.is_empty(),
+            description=(f"{dupes.height} duplicated key(s) of ({', '.join(keys)}), e.g. {dupes.head(3).rows()}"
+                         if not dupes.is_empty() else f"{0 if frame is None else frame.height} rows checked ({scope})"),
+            metadata={"rows_checked": 0 if frame is None else frame.height, "duplicated_keys": dupes.height},
+        )
+    for table in NPS_TABLES:
+        frame = frames[table]
+        problems = out_of_bounds(frame) if frame is not None else []
+        for problem in problems:
+            context.log.error(f"{table}: {problem}")
+        yield dg.AssetCheckResult(
+            asset_key=TABLES[table][0], check_name=_check_name(table, "nps_within_bounds"), passed=not problems,
+            description="; ".join(problems) or f"{0 if frame is None else frame.height} rows within bounds ({scope})",
+        )
+    files = frames["ingest_files"]
+    problems = accounting_problems(files, frames["quarantine"]) if files is not None else []
+    yield dg.AssetCheckResult(
+        asset_key="ingest_files", check_name="accounting_identity", passed=not problems,
+        description="; ".join(problems)[:2000] or f"{0 if files is None else files.height} files add up",
+        metadata={"files_not_adding_up": problems},
+    )
+    read = int(files["rows_read"].sum()) if files is not None and files.height else 0
+    quarantined = int(files["rows_quarantined"].sum()) if files is not None and files.height else 0
+    share = quarantined / read if read else 0.0
+    yield dg.AssetCheckResult(
+        asset_key="quarantine", check_name="quarantine_share", passed=share <= nps.max_rejected_share,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{quarantined:,} of {read:,} rows quarantined ({share:.2%}; limit {nps.max_rejected_share:.1%})",
+        metadata={"quarantine_share": round(share, 6), "limit": nps.max_rejected_share},
+    )
+
+
+def freshness_results(
+    instance: dg.DagsterInstance, now: dt.datetime, deadline_hour: int, timezone: str, asset_keys: Iterable[str]
+) -> list[dg.AssetCheckResult]:
+    """For each asset: is yesterday's partition (in ``timezone``) materialised, once the deadline hour has passed?"""
+    local_now = now.astimezone(ZoneInfo(timezone))
+    yesterday = (local_now.date() - dt.timedelta(days=1)).isoformat()
+    due = local_now.hour >= deadline_hour
+    results = []
+    for key in asset_keys:
+        present = yesterday in instance.get_materialized_partitions(dg.AssetKey(key))
+        if present:
+            description = f"{yesterday} is materialised"
+        elif due:
+            description = (
+                f"{yesterday} is not materialised and was due by {deadline_hour:02d}:00 {timezone}: check the nightly run "
+                f"(schedule nightly_nps) or run `nps-pipeline backfill --start {yesterday} --end {yesterday}`"
+            )
+        else:
+            description = f"{yesterday} is not materialised yet; due by {deadline_hour:02d}:00 {timezone}"
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=key, check_name="yesterday_present_by_deadline", passed=present or not due,
+                description=description, metadata={"partition": yesterday, "deadline_hour": deadline_hour},
+            )
+        )
+    return results
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "yesterday_present_by_deadline", asset=key,
+            description="Yesterday's partition (NPS_TIMEZONE) is materialised by NPS_FRESHNESS_DEADLINE_HOUR.",
+        )
+        for key in FRESHNESS_ASSETS
+    ],
+)
+def freshness_checks(context: dg.AssetCheckExecutionContext, nps: NpsPipelineResource) -> Iterator[dg.AssetCheckResult]:
+    """Freshness: yesterday's partition of every published table is there by the deadline hour."""
+    results = freshness_results(
+        context.instance, dt.datetime.now(dt.timezone.utc), nps.freshness_deadline_hour, nps.timezone, FRESHNESS_ASSETS
+    )
+    for result in results:
+        if not result.passed:
+            context.log.error(f"{result.asset_key.to_user_string()}: {result.description}")
+    yield from results
+
+
+assert {a.key.to_user_string() for a in daily_assets} >= set(FRESHNESS_ASSETS)
