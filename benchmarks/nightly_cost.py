@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -29,9 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from run_benchmark import measure  # noqa: E402
-
-COMPUTE = re.compile(r" - ([a-z_]+) - \1: rows in .*?compute_seconds=([0-9.]+)")
+from run_benchmark import compute_by_asset, measure, record  # noqa: E402
 
 
 def night(env: dict[str, str], day: dt.date) -> dict:
@@ -39,7 +36,7 @@ def night(env: dict[str, str], day: dt.date) -> dict:
     seconds, peak, code, output = measure(command, env)
     if code != 0:
         raise SystemExit(f"nightly run for {day} failed:\n{output[-4000:]}")
-    compute = {m.group(1): float(m.group(2)) for m in COMPUTE.finditer(output)}
+    compute = compute_by_asset(output)
     return {"day": day.isoformat(), "seconds": round(seconds, 2), "peak_rss_mib": round(peak / 2**20), "compute": compute}
 
 
@@ -116,9 +113,7 @@ def main() -> int:
         "nights_detail": runs,
     }
     print(json.dumps({k: v for k, v in result.items() if k != "nights_detail"}, indent=1))
-    (HERE / "results").mkdir(exist_ok=True)
-    with open(HERE / "results" / "nightly.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(result) + "\n")
+    record(result, "nightly.jsonl")
     return 0
 
 

@@ -71,6 +71,21 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, int, int, s
     return time.monotonic() - started, peak, process.returncode, "".join(output)
 
 
+COMPUTE = re.compile(r" - ([a-z_]+) - \1: rows in .*?compute_seconds=([0-9.]+)")
+
+
+def compute_by_asset(output: str) -> dict[str, float]:
+    """Each asset's own compute seconds, from the log line it writes."""
+    return {match.group(1): float(match.group(2)) for match in COMPUTE.finditer(output)}
+
+
+def record(result: dict, file_name: str) -> None:
+    """Append one result line to benchmarks/results/<file_name>."""
+    (HERE / "results").mkdir(exist_ok=True)
+    with open(HERE / "results" / file_name, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(result) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--responses", type=int, default=1_000_000)
@@ -108,10 +123,7 @@ def main() -> int:
     if pipeline[2] != 0 or bare[2] != 0:
         print("pipeline output:\n" + pipeline[3][-5000:] + "\nbare output:\n" + bare[3][-3000:])
         return 1
-    compute = {
-        match.group(1): float(match.group(2))
-        for match in re.finditer(r" - ([a-z_]+) - \1: rows in .*?compute_seconds=([0-9.]+)", pipeline[3])
-    }
+    compute = compute_by_asset(pipeline[3])
 
     result = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
@@ -130,9 +142,7 @@ def main() -> int:
         "compute_seconds_by_asset": compute,
     }
     print(json.dumps(result, indent=1))
-    (HERE / "results").mkdir(exist_ok=True)
-    with open(HERE / "results" / "results.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(result) + "\n")
+    record(result, "results.jsonl")
     return 0
 
 

@@ -49,17 +49,28 @@ flows AS (
     FROM grid
     LEFT JOIN opened USING (period_type, period_start, owner)
 ),
+overdue_changes AS (
+    -- A case is overdue from its due time until its first contact or its closing, whichever comes
+    -- first: +1 on the local day it falls due, -1 on the day that ends it. Counted by day, not by
+    -- case, so the cost follows the number of days, not of cases.
+    SELECT owner, CAST(timezone($timezone, due_at) AS DATE) AS day, 1 AS change
+    FROM measured
+    WHERE coalesce(contacted_at, resolved_at, 'infinity'::TIMESTAMPTZ) > due_at
+    UNION ALL
+    SELECT owner, CAST(timezone($timezone, coalesce(contacted_at, resolved_at)) AS DATE), -1
+    FROM measured
+    WHERE coalesce(contacted_at, resolved_at) > due_at
+),
+overdue_by_day AS (
+    SELECT owner, day, sum(change) AS change FROM overdue_changes WHERE owner IS NOT NULL GROUP BY owner, day
+    UNION ALL
+    SELECT 'all', day, sum(change) FROM overdue_changes GROUP BY day
+),
 overdue AS (
-    -- A case is overdue from its due time until its first contact or its closing, whichever comes first.
-    SELECT
-        flows.period_type, flows.period_start, flows.owner,
-        count(measured.case_id) AS overdue_open_cases
+    -- Overdue at a period's end (local midnight): every change on a day before it.
+    SELECT flows.period_type, flows.period_start, flows.owner, coalesce(sum(overdue_by_day.change), 0) AS overdue_open_cases
     FROM flows
-    LEFT JOIN measured
-        ON measured.due_at < timezone($timezone, flows.period_end::TIMESTAMP)
-        AND coalesce(measured.contacted_at, measured.resolved_at, 'infinity'::TIMESTAMPTZ) >= timezone($timezone, flows.period_end::TIMESTAMP)
-        AND measured.opened_date < flows.period_end
-        AND (flows.owner = 'all' OR measured.owner = flows.owner)
+    LEFT JOIN overdue_by_day ON overdue_by_day.owner = flows.owner AND overdue_by_day.day < flows.period_end
     GROUP BY flows.period_type, flows.period_start, flows.owner
 )
 SELECT
