@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
-from nps_pipeline.assets import daily_assets, published_warehouse
+from nps_pipeline.assets import published_warehouse
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, WarehouseLayout, days_in
 
@@ -57,7 +57,7 @@ def _check_name(table: str, check: str) -> str:
     return check if owner == table else f"{table}_{check}"
 
 
-def run_days(tags: dict[str, str], timezone: str) -> list[dt.date] | None:
+def run_days(tags: dict[str, str]) -> list[dt.date] | None:
     """The days a run covered, from its partition tags; None when it had none (check everything)."""
     if PARTITION_NAME_TAG in tags:
         return [dt.date.fromisoformat(tags[PARTITION_NAME_TAG])]
@@ -177,7 +177,7 @@ def _specs() -> list[dg.AssetCheckSpec]:
 def published_table_checks(context: dg.AssetCheckExecutionContext, nps: NpsPipelineResource) -> Iterator[dg.AssetCheckResult]:
     """Unique keys, NPS bounds, row accounting and quarantine share on the tables readers see now."""
     snapshot = current_snapshot(nps.layout)
-    days = run_days(dict(context.run.tags), nps.timezone)
+    days = run_days(dict(context.run.tags))
     frames = {table: table_frame(snapshot, table, days) if snapshot else None for table in TABLES}
     scope = "all days" if days is None else (days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}")
     for table, (owner, keys) in TABLES.items():
@@ -264,6 +264,3 @@ def freshness_checks(context: dg.AssetCheckExecutionContext, nps: NpsPipelineRes
         if not result.passed:
             context.log.error(f"{result.asset_key.to_user_string()}: {result.description}")
     yield from results
-
-
-assert {a.key.to_user_string() for a in daily_assets} >= set(FRESHNESS_ASSETS)

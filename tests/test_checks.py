@@ -206,3 +206,10 @@ def test_every_asset_reports_rows_in_rows_out_and_time_per_stage(tmp_path):
     assert metadata["detractor_cases"]["rows_in"].value == 1 and metadata["detractor_cases"]["rows_out"].value == 1
     written = metadata["nps_daily_segment"]
     assert written["seconds_query_and_write"].value > 0 and "seconds_waiting_for_lock" in written
+
+
+def test_freshness_covers_an_asset_for_every_published_table():
+    from nps_pipeline.checks import TABLES
+
+    assert {owner for owner, _ in TABLES.values()} <= set(FRESHNESS_ASSETS)
+    assert set(FRESHNESS_ASSETS) <= {a.key.to_user_string() for a in daily_assets}
