@@ -162,21 +162,25 @@ def prune_snapshots(layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retenti
     return removed
 
 
+def view_statements(sources: dict[str, str]) -> list[str]:
+    """The NPS macros, then one ``CREATE OR REPLACE VIEW`` per table over its Parquet ``sources``."""
+    # The NPS macros travel with the views: a BI tool can bound or test its own sums the same way.
+    statements = [sql("create_nps_macros").strip().rstrip(";") + ";"]
+    for table, files in sources.items():
+        # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths are
+        # written as escaped SQL string literals.
+        view = sql("create_published_view").replace("{table}", '"' + table.replace('"', '""') + '"')
+        statements.append(view.replace("{files}", _literal(files)).strip().rstrip(";") + ";")
+    return statements
+
+
 def write_views_db(target: Path, sources: dict[str, str]) -> None:
     """A DuckDB file at ``target`` with the NPS macros and one view per table over its Parquet ``sources``."""
     # Written in the v1.0 storage format: BI tools bundle older DuckDB releases (Evidence's 1.4/1.5
     # cannot open a file in DuckDB 2.0's own format).
     with duckdb.connect(str(target), config={"storage_compatibility_version": READER_STORAGE_VERSION}) as con:
-        # The NPS macros travel with the views: a BI tool can bound or test its own sums the same way.
-        con.execute(sql("create_nps_macros"))
-        for table, files in sources.items():
-            # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths
-            # are written as escaped SQL string literals.
-            con.execute(
-                sql("create_published_view")
-                .replace("{table}", '"' + table.replace('"', '""') + '"')
-                .replace("{files}", _literal(files))
-            )
+        for statement in view_statements(sources):
+            con.execute(statement)
 
 
 def view_sources(tables: Iterable[str], base: str, layout: WarehouseLayout) -> dict[str, str]:
@@ -223,14 +227,4 @@ def views_script(tables: Iterable[str], base_url: str, layout: WarehouseLayout) 
     For a bucket: DuckDB binds a view when it is created, which needs its httpfs extension and the
     bucket's credentials, so the script is shipped for the reader to run (`.read nps_views.sql`).
     """
-    statements = [sql("create_nps_macros").strip().rstrip(";") + ";"]
-    for table, files in view_sources(tables, base_url, layout).items():
-        statements.append(
-            sql("create_published_view")
-            .replace("{table}", '"' + table.replace('"', '""') + '"')
-            .replace("{files}", _literal(files))
-            .strip()
-            .rstrip(";")
-            + ";"
-        )
-    return "\n\n".join(statements) + "\n"
+    return "\n\n".join(view_statements(view_sources(tables, base_url, layout))) + "\n"
