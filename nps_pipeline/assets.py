@@ -271,7 +271,8 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
 @dg.asset(
     group_name="ingest",
     kinds={"duckdb", "parquet"},
-    deps=[validated_responses],
+    # After ingest_files: when this check blocks, both are published together (below).
+    deps=[validated_responses, dg.AssetKey("ingest_files")],
     check_specs=[
         dg.AssetCheckSpec(
             "rejected_share_within_threshold",
@@ -319,6 +320,16 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
         ),
         metadata={"files_over_threshold": [m.source_file for m in over], "threshold": nps.max_rejected_share},
     )
+    if over:
+        # The check stops every NPS asset and the publish step: publish here, so readers see why
+        # (quarantine, ingest_files) beside the NPS tables of the last good run, which nothing has touched.
+        with layout.writer_lock():
+            tables, snapshot = serve.publish(layout)
+            nps.push_warehouse(tables)
+        context.log.error(
+            f"publishing blocked by {len(over)} file(s) over the rejected-rows limit; published quarantine and "
+            f"ingest_files (snapshot {snapshot.name}), NPS tables as of the last good run"
+        )
     return dg.MaterializeResult(
         metadata={
             "rows_in": sum(m.rows_quarantined for m in manifests.values() if m.status == "staged"),

@@ -158,6 +158,12 @@ def test_rejected_share_over_threshold_blocks_publishing_and_names_the_file(pipe
     assert not materialized & {"responses", "nps_daily", "detractor_followups", "published_warehouse"}
     quarantine = pl.read_parquet(pipeline.warehouse / "quarantine" / "data.parquet")
     assert quarantine["reasons"].to_list() == ["score 99 is outside 0-10"] * 3
+    # BI readers see the reasons and the accounting too, and no NPS table.
+    assert pipeline.table("quarantine")["reasons"].to_list() == ["score 99 is outside 0-10"] * 3
+    assert pipeline.table("ingest_files").select("source_file", "rows_read", "rows_quarantined").rows() == [("mostly_bad.csv", 4, 3)]
+    with duckdb.connect(str(pipeline.warehouse / "nps.duckdb"), read_only=True) as con:
+        views = {name for (name,) in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert "nps_daily" not in views and "responses" not in views
 
 
 def test_an_unforeseen_read_error_is_reported_for_that_file_only(pipeline, monkeypatch):
