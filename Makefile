@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test ui benchmark nightly-benchmark clean
+.PHONY: setup demo test ui benchmark nightly-benchmark bi bi-setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,33 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The BI starter: Apache Superset in its own virtualenv (its pins clash with the pipeline's), and
+# Chromium with its driver for the headless check (Debian packages, installed when missing).
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+BI_ENV = SUPERSET_CONFIG_PATH=$(CURDIR)/bi/superset/superset_config.py FLASK_APP=superset
+
+$(BI_STAMP): bi/superset/requirements.txt
+	$(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BI_VENV)/bin/python -m pip install --quiet -r bi/superset/requirements.txt
+	touch $(BI_STAMP)
+
+bi-setup: $(BI_STAMP)
+	@command -v chromedriver >/dev/null || { command -v apt-get >/dev/null && (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)); } || echo "no chromedriver: the dashboard's browser test will be skipped"
+
+# The dashboard over the demo's warehouse (or NPS_WAREHOUSE_DIR's), served on NPS_BI_PORT (8088).
+bi: $(BI_STAMP)
+	$(BI_ENV) $(BI_VENV)/bin/python bi/superset/build_dashboard.py --duckdb "$${NPS_WAREHOUSE_DIR:-data/warehouse}/nps.duckdb"
+	$(BI_ENV) $(BI_VENV)/bin/superset run -h 127.0.0.1 -p $${NPS_BI_PORT:-8088} --with-threads
+
 # The project's instance settings (run queue, pool limit) go into DAGSTER_HOME, unless it has its own.
 INSTANCE = mkdir -p "$$DAGSTER_HOME" && { [ -f "$$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$$DAGSTER_HOME/dagster.yaml"; }
 
 demo: $(STAMP)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c '$(INSTANCE) && $(BIN)/nps-pipeline demo'
 
-test: $(STAMP)
+test: $(STAMP) bi-setup
 	$(BIN)/python -m pytest -n 2 -q
 
 ui: $(STAMP)

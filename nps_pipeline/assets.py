@@ -218,8 +218,8 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
                     f"{manifest.rows_quarantined} quarantined, days {min(manifest.days, default='-')}..{max(manifest.days, default='-')}"
                 )
         if staged_now or not layout.superseded.exists():
-            superseded = dedupe.rebuild_superseded_index(con, layout)
-            context.log.info(f"superseded-versions index rebuilt: {superseded:,} rows superseded by a later version")
+            superseded = dedupe.update_superseded_index(con, layout, staged_now)
+            context.log.info(f"superseded-versions index updated: {superseded:,} rows superseded by a later version")
         manifests = staging.load_manifests(layout)
     # The quarantine's threshold check, later in this run, also judges the files staged now.
     atomic_write_bytes(_staged_in_run(nps, context.run.run_id), json.dumps([m.file_id for m in staged_now]).encode("utf-8"))
@@ -666,6 +666,7 @@ def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource)
             "rows_in": run.responses_in_window,
             "rows_out": run.cases.height,
             "cases": run.cases.height,
+            "cases_rebuilt": run.cases_rebuilt,
             "open_cases": open_cases.height,
             "updates_applied": applied,
             "updates_rejected": len(rejections),

@@ -1,28 +1,32 @@
 """Cases: one open case per customer for the detractors to call back, and the status round trip.
 
-The pipeline keeps two logs of its own under ``_internal/cases`` (never published, never replaced
-by a re-run of a day):
+The pipeline keeps its case state under ``_internal/cases`` (``case_store.CaseStore``, never
+published as such, never replaced by a re-run of a day):
 
-- ``case_responses.parquet``: every detractor response ever assigned, with its case. A re-run of
-  a day refreshes that day's rows (scores, flags) but never changes a response's case; a response
-  that is no longer a detractor (an edit) stays, marked inactive.
-- ``status_events.parquet``: every status-update row ever read from the updates folder, with
-  whether it was applied and why not. A person's status is never lost: the log is only appended
-  to, and a case's status is the state its last applied update left.
+- the case log, one file per day: every detractor response ever assigned, with its case and the
+  customer's contact. A re-run of a day refreshes that day's rows (scores, flags) but never changes
+  a response's case; a response that is no longer a detractor (an edit) stays, marked inactive.
+- the status events: every status-update row ever read from the updates folder, with whether it
+  was applied and why not. A person's status is never lost: the log is only appended to, and a
+  case's status is the state its last applied update left.
+- the cases table and each case's contact (email, name, latest comment) for the CRM hand-off.
 
 Assignment of a new detractor response of a known customer: the customer's open case if there is
 one (it joins, raising the case's priority, while the SLA clock stays with the opening); else the
 latest closed case if the response was submitted before it closed (a late arrival); else a new
 case. A response without a customer key is a case of its own.
 
-The published tables (``detractor_cases``, ``detractor_case_responses``, ``case_status_updates``)
-are rebuilt from the two logs on every run.
+A run rebuilds only the cases it touches: those with a response in its window, a status update
+read in it, or a contact whose customer answered again in the window. Its cost follows the window,
+not the history. The published tables (``detractor_cases``, ``detractor_case_responses`` by day,
+``case_status_updates``) are written from the state after each commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +35,8 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.case_rules import CaseRules
-from nps_pipeline.storage import WarehouseLayout, days_in, sql, write_relation_file
+from nps_pipeline.case_store import CaseStore
+from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, sql, write_relation_file
 from nps_pipeline.themes import tag
 
 STATUSES = ("open", "contacted", "in_progress", "resolved", "closed")
@@ -66,6 +71,16 @@ CASE_RESPONSES_SCHEMA = {
     "customer_tier": pl.String,
     "source_file": pl.String,
     "source_row": pl.Int64,
+    "comment": pl.String,
+    "email": pl.String,
+    "respondent_name": pl.String,
+}
+# Kept in the internal log only: detractor_case_responses carries the pseudonymous key, not these.
+PRIVATE_COLUMNS = ("source_file", "source_row", "comment", "email", "respondent_name")
+CONTACTS_SCHEMA = {"case_id": pl.String, "email": pl.String, "name": pl.String, "latest_comment": pl.String}
+NEXT_SCHEMA = {
+    "case_id": pl.String, "next_response_id": pl.String, "next_score": pl.Int8,
+    "next_submitted_at": pl.Datetime("us", "UTC"), "improved": pl.Boolean,
 }
 EVENTS_SCHEMA = {
     "event_seq": pl.Int64,
@@ -92,25 +107,8 @@ EVENTS_SCHEMA = {
 }
 
 
-@dataclass(frozen=True)
-class CasePaths:
-    root: Path
-
-    @classmethod
-    def of(cls, layout: WarehouseLayout) -> "CasePaths":
-        return cls(layout.internal / "cases")
-
-    @property
-    def case_responses(self) -> Path:
-        return self.root / "case_responses.parquet"
-
-    @property
-    def events(self) -> Path:
-        return self.root / "status_events.parquet"
-
-
-def _read_or_empty(path: Path, schema: dict) -> pl.DataFrame:
-    return pl.read_parquet(path).cast(schema) if path.exists() else pl.DataFrame(schema=schema)
+def case_store(layout: WarehouseLayout) -> CaseStore:
+    return CaseStore.load(layout.internal / "cases")
 
 
 def _replace(path: Path, write) -> None:
@@ -137,6 +135,7 @@ def case_candidates(
         params={
             "window_files": layout.table_files_for_days("responses", days),
             "history_files": layout.table_files_for_days("responses", history_days),
+            "staged_files": layout.staged_files_for_days(days),
             "first_day": days[0],
             "last_day": days[-1],
         },
@@ -163,12 +162,17 @@ def case_candidates(
     return frame.with_columns(owner_queue=rules.queue())
 
 
-def case_state(case_responses: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """Each case's current state: opening, customer, and what its last applied update left."""
-    cases = case_responses.group_by("case_id").agg(
+def case_index(case_responses: pl.DataFrame) -> pl.DataFrame:
+    """Each case's customer and opening, from its rows."""
+    return case_responses.group_by("case_id").agg(
         pl.col("respondent_key").drop_nulls().first(),
         pl.col("case_opened_at").min().alias("opened_at"),
     )
+
+
+def case_state(cases: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """Each case's current state: opening, customer (from ``cases``), and what its last applied update left."""
+    cases = cases.select("case_id", "respondent_key", "opened_at")
     last = (
         events.filter(pl.col("accepted"))
         .sort("event_seq")
@@ -463,22 +467,75 @@ def score_before_contact(case_responses: pl.DataFrame, state: pl.DataFrame) -> p
     return contacted.select("case_id", "respondent_key", "contacted_at").join(scores, on="case_id")
 
 
-def next_responses(
-    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, contacted: pl.DataFrame, last_day: dt.date, history_days: int, previous: pl.DataFrame
-) -> pl.DataFrame:
-    """Each contacted case's next response from the customer: looked up within ``history_days`` of the
-    last day, and kept from the previous cases table for contacts older than that."""
-    schema = {"case_id": pl.String, "next_response_id": pl.String, "next_score": pl.Int8, "next_submitted_at": pl.Datetime("us", "UTC"), "improved": pl.Boolean}
-    if contacted.is_empty():
-        return pl.DataFrame(schema=schema)
-    first = max(contacted["contacted_at"].min().date(), last_day - dt.timedelta(days=history_days))
-    days = days_in(first, last_day + dt.timedelta(days=1))
+def _lookup_next(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, contacted: pl.DataFrame, days: list[dt.date]) -> pl.DataFrame:
+    """Each contacted case's first response from the customer after the contact, among ``days``."""
+    if contacted.is_empty() or not days:
+        return pl.DataFrame(schema=NEXT_SCHEMA)
     contacted_cases = contacted  # noqa: F841 - scanned by name in the SQL
-    found = con.sql(sql("select_next_responses"), params={"history_files": layout.table_files_for_days("responses", days)}).pl().cast(schema)
-    kept = previous.select(list(schema)).cast(schema).filter(
-        pl.col("case_id").is_in(contacted["case_id"].implode()) & pl.col("next_response_id").is_not_null()
-    ) if not previous.is_empty() else pl.DataFrame(schema=schema)
-    return pl.concat([found, kept.join(found, on="case_id", how="anti")])
+    files = layout.table_files_for_days("responses", days)
+    return con.sql(sql("select_next_responses"), params={"history_files": files}).pl().cast(NEXT_SCHEMA)
+
+
+def _earliest_next(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return (
+        pl.concat([f.select(list(NEXT_SCHEMA)).cast(NEXT_SCHEMA) for f in frames])
+        .sort("next_submitted_at", "next_response_id")
+        .unique("case_id", keep="first", maintain_order=True)
+    )
+
+
+def next_responses(
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    contacted: pl.DataFrame,
+    window: list[dt.date],
+    history_days: int,
+    previous: pl.DataFrame,
+    renewed: set[str],
+) -> pl.DataFrame:
+    """Each contacted case's next response from the customer, and whether it improved on the score before contact.
+
+    A case whose contact changed in this run (``renewed``), or whose known next response lies in
+    the window, is looked up over the days since its contact (at most ``history_days`` before the
+    window's end); any other keeps its known next response unless the window brings an earlier one.
+    """
+    if contacted.is_empty():
+        return pl.DataFrame(schema=NEXT_SCHEMA)
+    if "next_response_id" not in previous.columns:
+        previous = pl.DataFrame(schema=NEXT_SCHEMA)
+    known = previous.select(list(NEXT_SCHEMA)).cast(NEXT_SCHEMA).filter(pl.col("next_response_id").is_not_null())
+    known = known.join(contacted.select("case_id"), on="case_id", how="semi")
+    stale = known.filter(pl.col("next_submitted_at").dt.date().is_in(window))["case_id"].to_list()
+    full_ids = renewed | set(stale)
+    full = contacted.filter(pl.col("case_id").is_in(list(full_ids)))
+    found = [known.filter(~pl.col("case_id").is_in(list(full_ids))), _lookup_next(con, layout, contacted.filter(~pl.col("case_id").is_in(list(full_ids))), window)]
+    if not full.is_empty():
+        last_day = window[-1]
+        first = max(full["contacted_at"].min().date(), last_day - dt.timedelta(days=history_days))
+        found.append(_lookup_next(con, layout, full, days_in(first, last_day + dt.timedelta(days=1))))
+    return (
+        _earliest_next(found)
+        .drop("improved")
+        .join(contacted.select("case_id", "score_before_contact"), on="case_id")
+        .with_columns(improved=pl.col("next_score") > pl.col("score_before_contact"))
+        .select(list(NEXT_SCHEMA))
+    )
+
+
+def case_contacts(rows: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+    """Each case's email, name and comment from its latest response (what the CRM hand-off needs)."""
+    return (
+        cases.select("case_id", "latest_response_id")
+        .join(
+            rows.select(pl.col("response_id").alias("latest_response_id"), "case_id", "email",
+                        pl.col("respondent_name").alias("name"), pl.col("comment").alias("latest_comment")),
+            on=["case_id", "latest_response_id"],
+            how="left",
+        )
+        .unique("case_id", keep="first")
+        .select(list(CONTACTS_SCHEMA))
+        .cast(CONTACTS_SCHEMA)
+    )
 
 
 # ---------------------------------------------------------------- one run
@@ -491,6 +548,21 @@ class CaseRun:
     file_problems: list[str]
     responses_assigned: int
     responses_in_window: int
+    cases_rebuilt: int
+
+
+def _other_version_days(layout: WarehouseLayout, candidates: pl.DataFrame, days: list[dt.date]) -> list[dt.date]:
+    """The days other than ``days`` that another version of a candidate response was filed under."""
+    if not layout.superseded.exists() or candidates.is_empty():
+        return []
+    versions = pl.scan_parquet(layout.superseded).filter(pl.col("response_id").is_in(candidates["response_id"].implode()))
+    dates = versions.select(pl.concat_list("response_date", "kept_response_date").explode().unique()).collect().to_series()
+    return sorted(set(dates.drop_nulls().to_list()) - set(days))
+
+
+def _respondents_in(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> list[str]:
+    files = layout.table_files_for_days("responses", days)
+    return [k for (k,) in con.sql(sql("select_window_respondents"), params={"files": files}).fetchall()]
 
 
 def materialise_cases(
@@ -501,36 +573,137 @@ def materialise_cases(
     updates_dir: Path,
     timezone: str,
 ) -> CaseRun:
-    """Assign the window's detractors to cases, merge the status updates, and publish the case tables."""
-    paths = CasePaths.of(layout)
-    old = _read_or_empty(paths.case_responses, CASE_RESPONSES_SCHEMA)
-    events = _read_or_empty(paths.events, EVENTS_SCHEMA)
-    candidates = case_candidates(con, layout, days, rules)
-    case_responses = assign_cases(old, candidates, case_state(old, events), days)
-    _replace(paths.case_responses, case_responses.write_parquet)
+    """Assign the window's detractors to cases, merge the status updates, rebuild the touched cases and publish."""
+    store = case_store(layout)
+    if not store.exists:
+        store = migrate_legacy_log(con, layout, store, rules)
+    events = store.read(store.events, EVENTS_SCHEMA)
+    cases_before = store.read(store.cases, {})
+    if cases_before.is_empty():
+        cases_before = pl.DataFrame(schema={"case_id": pl.String, "respondent_key": pl.String, "opened_at": pl.Datetime("us", "UTC")})
+    schema = CASE_RESPONSES_SCHEMA
 
-    rows, file_problems = read_update_files(updates_dir)
-    new_events = apply_status_updates(
-        con, rows, events, case_state(case_responses, events), timezone, dt.datetime.now(dt.timezone.utc)
+    candidates = case_candidates(con, layout, days, rules)
+    window_rows = store.read_log_days(days, schema)
+    # A response whose date moved (a later export corrected it) leaves its old day's file: the days
+    # its other versions carry are in the superseded-versions index.
+    moved = store.read_log_days(_other_version_days(layout, candidates, days), schema).filter(
+        pl.col("response_id").is_in(candidates["response_id"].implode())
     )
+    state = case_state(cases_before, events)
+    assigned = assign_cases(pl.concat([window_rows, moved]), candidates, state, days)
+    changed_days = sorted(set(days) | set(moved["response_date"].to_list()))
+    new_days = {
+        day: pl.concat([
+            assigned.filter(pl.col("response_date") == day),
+            store.read_log_days([day], schema).filter(~pl.col("response_id").is_in(moved["response_id"].implode()))
+            if day not in days else pl.DataFrame(schema=schema),
+        ]).sort("submitted_at", "response_id")
+        for day in changed_days
+    }
+
+    new_index = case_index(assigned).join(cases_before.select("case_id"), on="case_id", how="anti")
+    state = case_state(pl.concat([cases_before.select(new_index.columns), new_index]), events)
+    rows, file_problems = read_update_files(updates_dir)
+    new_events = apply_status_updates(con, rows, events, state, timezone, dt.datetime.now(dt.timezone.utc))
     if not new_events.is_empty():
         events = pl.concat([events, new_events])
-        _replace(paths.events, events.write_parquet)
+        state = case_state(pl.concat([cases_before.select(new_index.columns), new_index]), events)
 
-    state = case_state(case_responses, events)
-    previous_path = layout.table_file("detractor_cases")
-    previous = pl.read_parquet(previous_path) if previous_path.exists() else pl.DataFrame()
-    following = next_responses(
-        con, layout, score_before_contact(case_responses, state), days[-1], rules.history_days, previous
+    renewed = set(new_events.filter(pl.col("accepted"))["case_id"].to_list())
+    answered_again = state.filter(
+        pl.col("contacted_at").is_not_null() & pl.col("respondent_key").is_in(_respondents_in(con, layout, days))
+    )["case_id"].to_list()
+    touched = (
+        set(assigned["case_id"].to_list()) | set(window_rows["case_id"].to_list()) | set(moved["case_id"].to_list())
+        | renewed | set(answered_again)
     )
-    cases = build_cases(case_responses, state, rules, following, events)
-    for table, frame in (
-        ("detractor_cases", cases),
-        ("detractor_case_responses", case_responses.drop("source_file", "source_row")),
-        ("case_status_updates", events.drop("row_content")),
-    ):
-        write_relation_file(con.from_arrow(frame.to_arrow()), layout.table_file(table), layout.tmp)
-    return CaseRun(cases, new_events, file_problems, case_responses.filter(pl.col("response_date").is_in(days)).height, candidates.height)
+    touched_ids = pl.Series(sorted(touched), dtype=pl.String).implode()
+    touched_rows = pl.concat([
+        store.scan_log(schema, skip_days=changed_days).filter(pl.col("case_id").is_in(touched_ids)).collect(),
+        *(frame.filter(pl.col("case_id").is_in(touched_ids)) for frame in new_days.values()),
+    ])
+    touched_state = state.filter(pl.col("case_id").is_in(touched_ids))
+    following = next_responses(
+        con, layout, score_before_contact(touched_rows, touched_state), days, rules.history_days, cases_before, renewed
+    )
+    rebuilt = build_cases(touched_rows, touched_state, rules, following, events)
+    keep = cases_before.join(rebuilt.select("case_id"), on="case_id", how="anti")
+    cases = pl.concat([keep, rebuilt], how="diagonal_relaxed").select(rebuilt.columns).sort("opened_at", "case_id") if not keep.is_empty() else rebuilt
+    contacts = pl.concat([
+        store.read(store.contacts, CONTACTS_SCHEMA).join(rebuilt.select("case_id"), on="case_id", how="anti"),
+        case_contacts(touched_rows, rebuilt),
+    ])
+    store = store.commit(new_days, events if not new_events.is_empty() else None, cases, contacts)
+    publish_case_tables(con, layout, store)
+    return CaseRun(
+        cases, new_events, file_problems, assigned.filter(pl.col("response_date").is_in(days)).height, candidates.height, rebuilt.height
+    )
+
+
+def publish_case_tables(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, store: CaseStore) -> None:
+    """Write the published case tables from the committed state; ``detractor_case_responses`` only for days whose log changed.
+
+    A day is (re)written when its published file is missing or older than its log file, so a run
+    that died between its commit and here is caught up by the next one.
+    """
+    _link_into_place(store.path(store.cases), layout.table_file("detractor_cases"))
+    events = store.read(store.events, EVENTS_SCHEMA).drop("row_content")
+    write_relation_file(con.from_arrow(events.to_arrow()), layout.table_file("case_status_updates"), layout.tmp)
+
+    table = "detractor_case_responses"
+    legacy = layout.table_file(table)  # one file for the whole table before it was kept by day
+    legacy.unlink(missing_ok=True)
+    schema_file = layout.table_dir(table) / SCHEMA_FILE
+    if not schema_file.exists():
+        _replace(schema_file, pl.DataFrame(schema=CASE_RESPONSES_SCHEMA).drop(PRIVATE_COLUMNS).write_parquet)
+    for day, name in store.log_days.items():
+        target, source = layout.day_file(table, day), store.path(name)
+        if not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns:
+            frame = pl.read_parquet(source).drop(PRIVATE_COLUMNS)
+            _replace(target, frame.write_parquet)
+    if layout.table_dir(table).exists():
+        for part in layout.table_dir(table).glob("response_date=*"):
+            day = dt.date.fromisoformat(part.name.split("=", 1)[1])
+            if day not in store.log_days:
+                (part / "data.parquet").unlink(missing_ok=True)
+
+
+def _link_into_place(source: Path, target: Path) -> None:
+    """Publish ``source`` (a store file, never written again) at ``target`` without copying it."""
+
+    def link(tmp: Path) -> None:
+        try:
+            os.link(source, tmp)
+        except OSError:  # no hard links here: a copy does the same job
+            shutil.copy2(source, tmp)
+
+    _replace(target, link)
+
+
+def migrate_legacy_log(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, store: CaseStore, rules: CaseRules) -> CaseStore:
+    """Move a warehouse kept before the case store (one log file, one events file) into it, once."""
+    legacy_log, legacy_events = layout.internal / "cases" / "case_responses.parquet", layout.internal / "cases" / "status_events.parquet"
+    if not legacy_log.exists():
+        return store
+    log = pl.read_parquet(legacy_log)
+    events = pl.read_parquet(legacy_events).cast(EVENTS_SCHEMA) if legacy_events.exists() else pl.DataFrame(schema=EVENTS_SCHEMA)
+    log_rows = log.select("source_file", "source_row")  # noqa: F841 - scanned by name in the SQL
+    private = con.sql(sql("select_case_contacts_from_staged"), params={"staged_files": layout.all_staged_files()}).pl()
+    log = log.join(private, on=["source_file", "source_row"], how="left")
+    log = log.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in CASE_RESPONSES_SCHEMA.items() if c not in log.columns])
+    log = log.select(list(CASE_RESPONSES_SCHEMA)).cast(CASE_RESPONSES_SCHEMA)
+    state = case_state(case_index(log), events)
+    previous_path = layout.table_file("detractor_cases")
+    previous = pl.read_parquet(previous_path) if previous_path.exists() else pl.DataFrame(schema=NEXT_SCHEMA)
+    contacted = score_before_contact(log, state)
+    following = previous.select(list(NEXT_SCHEMA)).cast(NEXT_SCHEMA).join(contacted.select("case_id"), on="case_id", how="semi") if "next_response_id" in previous.columns else pl.DataFrame(schema=NEXT_SCHEMA)
+    cases = build_cases(log, state, rules, following, events)
+    by_day = {day: frame for (day,), frame in log.partition_by("response_date", as_dict=True).items()}
+    store = store.commit(by_day, events, cases, case_contacts(log, cases))
+    legacy_log.unlink(missing_ok=True)  # the commit removed it already: the store names only its own files
+    legacy_events.unlink(missing_ok=True)
+    return store
 
 
 def metrics_as_of(cases: pl.DataFrame) -> dt.datetime:
@@ -558,27 +731,12 @@ def handoff_path(layout: WarehouseLayout) -> Path:
 
 def write_crm_handoff(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> pl.DataFrame:
     """The open cases as one CSV a CRM imports (UTF-8, header row, ISO 8601 times), replaced atomically."""
-    cases = pl.read_parquet(layout.table_file("detractor_cases"))
-    case_responses = pl.read_parquet(CasePaths.of(layout).case_responses)
-    open_cases = cases.filter(pl.col("status").is_in(ACTIVE_STATUSES)).join(
-        case_responses.select(
-            pl.col("response_id").alias("latest_response_id"), "source_file", "source_row", "response_date"
-        ),
-        on="latest_response_id",
-        how="left",
+    store = case_store(layout)
+    cases = store.read(store.cases, {}) if store.cases else pl.read_parquet(layout.table_file("detractor_cases"))
+    open_cases = cases.filter(pl.col("status").is_in(ACTIVE_STATUSES)).join(  # noqa: F841 - scanned by name in the SQL
+        store.read(store.contacts, CONTACTS_SCHEMA), on="case_id", how="left"
     )
-    days = sorted(set(open_cases["response_date"].drop_nulls().to_list()))
-    con.register("open_cases", open_cases)
-    try:
-        frame = con.sql(
-            sql("select_crm_handoff"),
-            params={
-                "staged_files": layout.staged_files_for_days(days),
-                "responses_files": layout.table_files_for_days("responses", days),
-            },
-        ).pl()
-    finally:
-        con.unregister("open_cases")
+    frame = con.sql(sql("select_crm_handoff")).pl()
     frame = frame.with_columns(
         pl.col("due_at", "opened_at", "contacted_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     )

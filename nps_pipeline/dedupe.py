@@ -6,7 +6,9 @@ import datetime as dt
 import secrets
 
 import duckdb
+import polars as pl
 
+from nps_pipeline.staging import FileManifest
 from nps_pipeline.themes import Lexicon, with_language_and_themes
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, chunks, replace_days, sql, write_relation_file
 
@@ -24,11 +26,38 @@ def pseudonym_key(layout: WarehouseLayout, override: str | None = None) -> str:
 def rebuild_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> int:
     """List every staged row superseded by another version of its response_id, across all files and days.
 
-    Rebuilt whenever staging changed; every day reads it, so a day's result never depends on the
-    range it was run in. Returns the number of superseded rows.
+    Every day reads the index, so a day's result never depends on the range it was run in.
+    Returns the number of superseded rows.
     """
-    relation = con.sql(sql("select_superseded_versions"), params={"files": layout.all_staged_files()})
+    affected_ids = pl.DataFrame(schema={"response_id": pl.String})  # noqa: F841 - scanned by name in the SQL
+    relation = con.sql(sql("select_superseded_versions"), params={"files": layout.all_staged_files(), "all_ids": True})
     return write_relation_file(relation, layout.superseded, layout.tmp)
+
+
+def update_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, staged_now: list[FileManifest]) -> int:
+    """Bring the index up to date after ``staged_now`` were (re)staged, looking only at their response ids.
+
+    The ids concerned are those in the files staged now and those whose versions involved the
+    files' previous contents (a re-staged file's rows may be gone). Returns the superseded rows.
+    """
+    if not layout.superseded.exists():
+        return rebuild_superseded_index(con, layout)
+    files = [
+        str(path)
+        for m in staged_now
+        for month in sorted({d[:7] for d in m.days})
+        if (path := layout.staged_month_dir(month) / f"{m.file_id}.parquet").exists()
+    ]
+    names = [m.source_file for m in staged_now]
+    index = pl.read_parquet(layout.superseded)
+    from_files = pl.read_parquet(files, columns=["response_id"]) if files else pl.DataFrame(schema={"response_id": pl.String})
+    from_index = index.filter(pl.col("source_file").is_in(names) | pl.col("kept_source_file").is_in(names)).select("response_id")
+    affected_ids = pl.concat([from_files, from_index]).unique()
+    found = con.sql(
+        sql("select_superseded_versions"), params={"files": layout.all_staged_files(), "all_ids": False}
+    ).pl()
+    updated = pl.concat([index.filter(~pl.col("response_id").is_in(affected_ids["response_id"].implode())), found.cast(index.schema)])
+    return write_relation_file(con.from_arrow(updated.to_arrow()), layout.superseded, layout.tmp)
 
 
 def materialise_responses(

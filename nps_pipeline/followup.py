@@ -6,7 +6,6 @@ import datetime as dt
 
 import duckdb
 
-from nps_pipeline.cases import CasePaths
 from nps_pipeline.storage import WarehouseLayout, replace_days, sql
 
 
@@ -21,7 +20,7 @@ def materialise_detractor_followups(
             "staged_files": layout.staged_files_for_days(days),
             "first_day": days[0],
             "last_day": days[-1],
-            "case_responses_file": str(layout.table_file("detractor_case_responses")),
+            "case_responses_files": layout.table_files_for_days("detractor_case_responses", days),
             "cases_file": str(layout.table_file("detractor_cases")),
         },
     )

@@ -29,13 +29,13 @@ DAILY_TABLES = (
     "nps_windows_weighted",
     "nps_benchmark_comparison",
     "nps_themes_daily",
+    "detractor_case_responses",
 )
 SINGLE_FILE_TABLES = (
     "quarantine",
     "ingest_files",
     "industry_benchmarks",
     "detractor_cases",
-    "detractor_case_responses",
     "case_status_updates",
     "case_metrics",
 )

@@ -1,9 +1,14 @@
--- Select the window's detractor responses with what the customer's earlier responses (within the history files) say: repeat detractor, previous score, worsening.
+-- Select the window's detractor responses with the staged contact (email, name) and what the customer's earlier responses (within the history files) say: repeat detractor, previous score, worsening.
 WITH window_detractors AS (
     SELECT
         response_id, response_date, submitted_at, respondent_key, score, comment, language, comment_language,
         channel, region, product, touchpoint, customer_tier, themes, source_file, source_row
     FROM read_parquet($window_files, union_by_name = true)
+    WHERE category = 'detractor' AND response_date BETWEEN $first_day AND $last_day
+),
+contacts AS (
+    SELECT source_file, source_row, email, respondent_name
+    FROM read_parquet($staged_files, union_by_name = true)
     WHERE category = 'detractor' AND response_date BETWEEN $first_day AND $last_day
 ),
 history AS (
@@ -27,7 +32,10 @@ SELECT
     'CASE-' || upper(substr(md5(d.response_id), 1, 10)) AS own_case_id,
     earlier.previous_score,
     coalesce(earlier.earlier_detractors, 0) > 0 AS repeat_detractor,
-    coalesce(d.score < earlier.previous_score, false) AS worsening
+    coalesce(d.score < earlier.previous_score, false) AS worsening,
+    contacts.email,
+    contacts.respondent_name
 FROM window_detractors AS d
 LEFT JOIN earlier USING (response_id)
+LEFT JOIN contacts ON contacts.source_file = d.source_file AND contacts.source_row = d.source_row
 ORDER BY d.submitted_at, d.response_id

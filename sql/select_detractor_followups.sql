@@ -11,7 +11,7 @@ contacts AS (
 ),
 case_of_response AS (
     SELECT response_id, case_id, priority_reasons AS response_priority_reasons, negative_keywords
-    FROM read_parquet($case_responses_file)
+    FROM read_parquet($case_responses_files, union_by_name = true)
 ),
 cases AS (
     SELECT case_id, priority, due_at, status, owner, owner_queue

@@ -1,0 +1,146 @@
+"""Incremental nightly work: what a night updates in place equals what a rebuild from scratch gives."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from nps_pipeline import dedupe
+from nps_pipeline.case_store import CaseStore
+from nps_pipeline.storage import WarehouseLayout, connect
+from tests.conftest import Pipeline
+from tests.test_cases import UPDATES, export
+
+NIGHTS = {
+    "2026-03-02": [
+        "r1,2026-03-02T09:00:00Z,5,Delivery was late again,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana,Silva",
+        "r2,2026-03-02T10:00:00Z,0,\"I will cancel, refund me now\",C2,c2@example.com,web,NA,Pro,support,enterprise,en,Bo,Li",
+        "r3,2026-03-02T11:00:00Z,9,Great,C3,c3@example.com,web,NA,Pro,support,standard,en,Cy,Ng",
+        "r4,2026-03-02T12:00:00Z,5,Bad,,,web,LATAM,Pro,support,free,en,,",
+    ],
+    "2026-03-03": [
+        "r5,2026-03-03T08:00:00Z,4,Still waiting for the parcel,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana,Silva",
+        "r6,2026-03-03T09:00:00Z,3,Slow support,C3,c3@example.com,web,NA,Pro,support,standard,en,Cy,Ng",
+    ],
+    "2026-03-04": [
+        "r7,2026-03-04T15:00:00Z,2,Broken again,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana Maria,Silva",
+        "r8,2026-03-04T16:00:00Z,10,Much better now,C2,c2@example.com,web,NA,Pro,support,enterprise,en,Bo,Li",
+        "r9,2026-03-04T17:00:00Z,6,Meh,C5,c5@example.com,sms,APAC,Starter,renewal,standard,en,Eve,Wu",
+    ],
+}
+# Contacted, not closed: the cases stay open, so assignment does not depend on when updates are read.
+CONTACT_C2 = UPDATES + "{case},contacted,maria,2026-03-03T12:00:00Z,,,called back\n"
+
+
+def _case_of(pipeline: Pipeline, response_id: str) -> str:
+    frame = pipeline.table("detractor_case_responses")
+    return frame.filter(pl.col("response_id") == response_id)["case_id"].item()
+
+
+def _run_nights(pipeline: Pipeline, one_range: bool) -> None:
+    if one_range:
+        for day, rows in NIGHTS.items():
+            pipeline.land(f"{day}.csv", export(*rows))
+        pipeline.run("2026-03-02")
+        pipeline.update("u1.csv", CONTACT_C2.format(case=_case_of(pipeline, "r2")))
+        pipeline.run("2026-03-02", "2026-03-04")
+        return
+    for day, rows in NIGHTS.items():
+        pipeline.land(f"{day}.csv", export(*rows))
+        pipeline.run(day)
+        if day == "2026-03-02":
+            pipeline.update("u1.csv", CONTACT_C2.format(case=_case_of(pipeline, "r2")))
+
+
+def test_night_by_night_cases_equal_one_run_over_the_whole_range(tmp_path):
+    nightly, ranged = Pipeline(tmp_path / "nightly"), Pipeline(tmp_path / "ranged")
+    _run_nights(nightly, one_range=False)
+    _run_nights(ranged, one_range=True)
+
+    for table, key in (("detractor_cases", "case_id"), ("detractor_case_responses", "response_id")):
+        assert_frame_equal(nightly.table(table, key), ranged.table(table, key), check_dtypes=True)
+    cases = nightly.table("detractor_cases", "case_id")
+    c1 = cases.filter(pl.col("first_response_id") == "r1").row(0, named=True)
+    assert (c1["responses"], c1["latest_response_id"]) == (3, "r7")
+    # The contact on C2 and the customer's next answer (a 10 on 03-04, after the contact): found the night it arrived.
+    c2 = cases.filter(pl.col("first_response_id") == "r2").row(0, named=True)
+    assert (c2["status"], c2["next_response_id"], c2["improved"]) == ("contacted", "r8", True)
+    assert cases.height == 5  # C1, C2, anonymous r4, C3 (r6), C5 (r9)
+
+    handoff = {
+        name: list(csv.DictReader(io.StringIO((p.warehouse / "handoff" / "open_cases.csv").read_text(encoding="utf-8"))))
+        for name, p in (("nightly", nightly), ("ranged", ranged))
+    }
+    assert handoff["nightly"] == handoff["ranged"]
+    c1_row = next(r for r in handoff["nightly"] if r["email"] == "c1@example.com")
+    assert (c1_row["name"], c1_row["latest_comment"]) == ("Ana Maria Silva", "Broken again")
+
+
+def test_a_night_rewrites_only_its_own_days_of_the_case_log(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    _run_nights(pipeline, one_range=False)
+    store = CaseStore.load(WarehouseLayout(pipeline.warehouse).internal / "cases")
+    before = {day: (store.path(name).stat().st_ino, store.path(name).stat().st_mtime_ns) for day, name in store.log_days.items()}
+    published = WarehouseLayout(pipeline.warehouse).day_file("detractor_case_responses", min(before))
+    published_before = published.stat().st_mtime_ns
+
+    pipeline.land("2026-03-05.csv", export("r10,2026-03-05T09:00:00Z,1,Awful,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana,Silva"))
+    result = pipeline.run("2026-03-05")
+    store = CaseStore.load(store.root)
+    assert {day: (store.path(name).stat().st_ino, store.path(name).stat().st_mtime_ns) for day, name in store.log_days.items() if day in before} == before
+    assert published.stat().st_mtime_ns == published_before
+    # Only C1's case was rebuilt (the response joined it); the other four were kept as they were.
+    materialisation = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "detractor_cases"
+    )
+    assert materialisation.materialization.metadata["cases_rebuilt"].value == 1
+    assert len({p.name for p in store.root.glob("log/*.parquet")}) == len(store.log_days)  # replaced files are gone
+
+
+def test_a_response_whose_date_was_corrected_leaves_its_old_day(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    pipeline.land("a.csv", export("r1,2026-03-02T09:00:00Z,5,Late,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana,Silva"), mtime=1_000)
+    pipeline.run("2026-03-02")
+    case = _case_of(pipeline, "r1")
+    # A later export corrects the submission date: the response now belongs to 03-03.
+    pipeline.land("b.csv", export("r1,2026-03-03T09:00:00Z,4,Late,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana,Silva"), mtime=2_000)
+    pipeline.run("2026-03-03")
+    rows = pipeline.table("detractor_case_responses")
+    assert rows.select("response_id", "response_date", "case_id").rows() == [("r1", dt.date(2026, 3, 3), case)]
+    assert pipeline.table("detractor_cases")["worst_score"].to_list() == [4]
+
+
+def test_the_superseded_index_updated_in_place_equals_a_rebuild(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    rows = ["r1,2026-03-02T09:00:00Z,5,a,C1,,web,NA,Pro,support,standard,en,,", "r2,2026-03-02T10:00:00Z,9,b,C2,,web,NA,Pro,support,standard,en,,"]
+    pipeline.land("a.csv", export(*rows), mtime=1_000)
+    pipeline.run("2026-03-02")
+    pipeline.land("b.csv", export(rows[0].replace(",5,", ",6,"), "r3,2026-03-02T11:00:00Z,7,c,C3,,web,NA,Pro,support,standard,en,,"), mtime=2_000)
+    pipeline.run("2026-03-02")
+    # a.csv changes: r1 is gone from it, r3 appears in it too (newer than b.csv).
+    pipeline.land("a.csv", export(rows[1], "r3,2026-03-02T11:00:00Z,8,c,C3,,web,NA,Pro,support,standard,en,,"), mtime=3_000)
+    pipeline.run("2026-03-02")
+
+    layout = WarehouseLayout(pipeline.warehouse)
+    updated = pl.read_parquet(layout.superseded).sort("response_id", "source_file", "source_row")
+    with connect(layout) as con:
+        dedupe.rebuild_superseded_index(con, layout)
+    rebuilt = pl.read_parquet(layout.superseded).sort("response_id", "source_file", "source_row")
+    assert_frame_equal(updated, rebuilt)
+    assert updated.select("response_id", "source_file", "kept_source_file").rows() == [("r3", "b.csv", "a.csv")]
+    scores = dict(pipeline.table("responses").select("response_id", "score").rows())
+    assert scores == {"r1": 6, "r2": 9, "r3": 8}
+
+
+def test_the_case_responses_table_is_published_by_day(tmp_path):
+    table = "detractor_case_responses"
+    pipeline = Pipeline(tmp_path)
+    _run_nights(pipeline, one_range=False)
+    layout = WarehouseLayout(pipeline.warehouse)
+    assert not layout.table_file(table).exists()
+    days = sorted(p.name for p in layout.table_dir(table).glob("response_date=*"))
+    assert days == ["response_date=2026-03-02", "response_date=2026-03-03", "response_date=2026-03-04"]
