@@ -80,7 +80,7 @@ class CaseStore:
         stamp = uuid.uuid4().hex[:12]
 
         def write(frame: pl.DataFrame, name: str) -> str:
-            frame.write_parquet(self.path(name))
+            frame.write_parquet(self.path(name), compression="lz4")
             return name
 
         new_log = dict(self.log_days)

@@ -629,7 +629,11 @@ def materialise_cases(
     )
     rebuilt = build_cases(touched_rows, touched_state, rules, following, events)
     keep = cases_before.join(rebuilt.select("case_id"), on="case_id", how="anti")
-    cases = pl.concat([keep, rebuilt], how="diagonal_relaxed").select(rebuilt.columns).sort("opened_at", "case_id") if not keep.is_empty() else rebuilt
+    # The kept cases stay in their order (by opening); the rebuilt ones follow, by opening too.
+    if keep.is_empty() or rebuilt.is_empty():
+        cases = rebuilt if keep.is_empty() else keep
+    else:
+        cases = pl.concat([keep, rebuilt], how="diagonal_relaxed").select(rebuilt.columns)
     contacts = pl.concat([
         store.read(store.contacts, CONTACTS_SCHEMA).join(rebuilt.select("case_id"), on="case_id", how="anti"),
         case_contacts(touched_rows, rebuilt),

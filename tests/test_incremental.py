@@ -144,3 +144,16 @@ def test_the_case_responses_table_is_published_by_day(tmp_path):
     assert not layout.table_file(table).exists()
     days = sorted(p.name for p in layout.table_dir(table).glob("response_date=*"))
     assert days == ["response_date=2026-03-02", "response_date=2026-03-03", "response_date=2026-03-04"]
+
+
+def test_a_night_without_detractors_or_updates_keeps_every_case(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    _run_nights(pipeline, one_range=False)
+    before = pipeline.table("detractor_cases", "case_id")
+    pipeline.land("2026-03-05.csv", export("r10,2026-03-05T09:00:00Z,10,Great,C9,c9@example.com,web,NA,Pro,support,standard,en,Zed,Oh"))
+    result = pipeline.run("2026-03-05")
+    materialisation = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "detractor_cases"
+    )
+    assert materialisation.materialization.metadata["cases_rebuilt"].value == 0
+    assert_frame_equal(pipeline.table("detractor_cases", "case_id"), before)
