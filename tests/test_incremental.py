@@ -157,3 +157,33 @@ def test_a_night_without_detractors_or_updates_keeps_every_case(tmp_path):
     )
     assert materialisation.materialization.metadata["cases_rebuilt"].value == 0
     assert_frame_equal(pipeline.table("detractor_cases", "case_id"), before)
+
+
+def test_a_warehouse_kept_before_the_case_store_is_moved_into_it_once(tmp_path):
+    """The layout before: one case log file and one events file, detractor_case_responses in one file."""
+    pipeline = Pipeline(tmp_path)
+    _run_nights(pipeline, one_range=False)
+    layout = WarehouseLayout(pipeline.warehouse)
+    cases_before = pipeline.table("detractor_cases", "case_id")
+    handoff_before = (pipeline.warehouse / "handoff" / "open_cases.csv").read_text(encoding="utf-8")
+    store = CaseStore.load(layout.internal / "cases")
+    log = store.scan_log({}).collect().drop("comment", "email", "respondent_name")
+    events = pl.read_parquet(store.path(store.events))
+    for path in store.referenced() | {store.root / "manifest.json"}:
+        path.unlink()
+    log.write_parquet(store.root / "case_responses.parquet")
+    events.write_parquet(store.root / "status_events.parquet")
+    published = layout.table_dir("detractor_case_responses")
+    for day_file in published.glob("response_date=*/data.parquet"):
+        day_file.unlink()
+    log.drop("source_file", "source_row").write_parquet(layout.table_file("detractor_case_responses"))
+
+    pipeline.run("2026-03-04")
+
+    store = CaseStore.load(layout.internal / "cases")
+    assert store.exists and not (store.root / "case_responses.parquet").exists()
+    assert not layout.table_file("detractor_case_responses").exists()
+    assert_frame_equal(pipeline.table("detractor_cases", "case_id"), cases_before)
+    assert pipeline.table("detractor_case_responses").height == log.height
+    # The contacts came back from the staged rows: the hand-off is the same file.
+    assert (pipeline.warehouse / "handoff" / "open_cases.csv").read_text(encoding="utf-8") == handoff_before
