@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import time
@@ -21,7 +22,7 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.staging import FileManifest
-from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, sql, write_relation_file
+from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, sql, write_relation_file
 
 QUARANTINE_SCHEMA = {
     "source_file": pl.String,
@@ -148,6 +149,36 @@ def _snapshot(layout: WarehouseLayout, tables: dict[str, list[Path]]) -> Path:
     return snapshot
 
 
+def uniform_tables(layout: WarehouseLayout, tables: dict[str, list[Path]]) -> list[str]:
+    """The tables whose files all have the same columns and types.
+
+    Each file's columns are read from its footer once and kept in ``_internal/file_schemas.json``
+    under its size, modification time and inode (a rewritten file is a new inode).
+    """
+    cache_path = layout.internal / "file_schemas.json"
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        cache = {}
+    fresh: dict[str, dict] = {}
+    uniform = []
+    for table, files in tables.items():
+        seen = set()
+        for path in files:
+            stat = path.stat()
+            key, stamp = str(path.relative_to(layout.root)), [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+            entry = cache.get(key)
+            if entry is None or entry["stamp"] != stamp:
+                columns = [f"{name}:{kind}" for name, kind in pl.read_parquet_schema(path).items()]
+                entry = {"stamp": stamp, "columns": sorted(columns)}
+            fresh[key] = entry
+            seen.add(tuple(entry["columns"]))
+        if len(seen) == 1:
+            uniform.append(table)
+    atomic_write_bytes(cache_path, json.dumps(fresh).encode("utf-8"))
+    return uniform
+
+
 def prune_snapshots(layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retention: dt.timedelta = SNAPSHOT_RETENTION) -> list[str]:
     """Remove snapshots older than ``retention`` beyond the newest ``keep`` (a reader may still hold one)."""
     if not layout.snapshots.exists():
@@ -162,24 +193,30 @@ def prune_snapshots(layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retenti
     return removed
 
 
-def view_statements(sources: dict[str, str]) -> list[str]:
-    """The NPS macros, then one ``CREATE OR REPLACE VIEW`` per table over its Parquet ``sources``."""
+def view_statements(sources: dict[str, str], uniform: Iterable[str] = ()) -> list[str]:
+    """The NPS macros, then one ``CREATE OR REPLACE VIEW`` per table over its Parquet ``sources``.
+
+    A table in ``uniform`` has the same columns in every file: its view binds on one file's
+    footer instead of all of them (``union_by_name`` reads every footer, about 0.15 ms a file).
+    """
+    uniform = set(uniform)
     # The NPS macros travel with the views: a BI tool can bound or test its own sums the same way.
     statements = [sql("create_nps_macros").strip().rstrip(";") + ";"]
     for table, files in sources.items():
         # DuckDB cannot bind parameters inside a view definition: the warehouse's own paths are
         # written as escaped SQL string literals.
         view = sql("create_published_view").replace("{table}", '"' + table.replace('"', '""') + '"')
+        view = view.replace("{union_by_name}", "false" if table in uniform else "true")
         statements.append(view.replace("{files}", _literal(files)).strip().rstrip(";") + ";")
     return statements
 
 
-def write_views_db(target: Path, sources: dict[str, str]) -> None:
+def write_views_db(target: Path, sources: dict[str, str], uniform: Iterable[str] = ()) -> None:
     """A DuckDB file at ``target`` with the NPS macros and one view per table over its Parquet ``sources``."""
     # Written in the v1.0 storage format: BI tools bundle older DuckDB releases (Evidence's 1.4/1.5
     # cannot open a file in DuckDB 2.0's own format).
     with duckdb.connect(str(target), config={"storage_compatibility_version": READER_STORAGE_VERSION}) as con:
-        for statement in view_statements(sources):
+        for statement in view_statements(sources, uniform):
             con.execute(statement)
 
 
@@ -196,10 +233,10 @@ def view_sources(tables: Iterable[str], base: str, layout: WarehouseLayout) -> d
     return sources
 
 
-def _build_and_swap(target: Path, sources: dict[str, str]) -> None:
+def _build_and_swap(target: Path, sources: dict[str, str], uniform: Iterable[str] = ()) -> None:
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
-        write_views_db(tmp, sources)
+        write_views_db(tmp, sources, uniform)
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -216,7 +253,7 @@ def publish(layout: WarehouseLayout) -> tuple[list[str], Path]:
     """
     tables = published_tables(layout)
     snapshot = _snapshot(layout, tables)
-    _build_and_swap(layout.published_db, view_sources(tables, str(snapshot), layout))
+    _build_and_swap(layout.published_db, view_sources(tables, str(snapshot), layout), uniform_tables(layout, tables))
     prune_snapshots(layout)
     return sorted(tables), snapshot
 

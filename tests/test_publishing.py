@@ -1,9 +1,13 @@
 """BI readers: a separate process holding nps.duckdb open never blocks a run, nor sees half a day."""
 
+import json
 import subprocess
 import sys
 import textwrap
 import time
+
+import duckdb
+import polars as pl
 
 from tests.conftest import Pipeline, rows_csv
 
@@ -55,3 +59,33 @@ def test_nps_duckdb_is_in_a_storage_format_duckdb_1_readers_open(tmp_path):
     assert header[8:12] == b"DUCK"
     # DuckDB 1.x reads storage versions 64-67; DuckDB 2.0's own format is refused by them.
     assert 64 <= int.from_bytes(header[12:20], "little") <= 67
+
+
+def test_a_view_binds_on_one_footer_only_when_every_file_has_the_same_columns(tmp_path):
+    import datetime as dt
+
+    from nps_pipeline import serve
+    from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout
+
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    for table, old_day_columns in (("nps_daily", ["response_date", "responses"]), ("responses", ["response_date", "responses", "nps"])):
+        current = pl.DataFrame({"response_date": [dt.date(2026, 3, 2)], "responses": [5], "nps": [10.0]})
+        layout.table_dir(table).mkdir(parents=True)
+        current.head(0).write_parquet(layout.table_dir(table) / SCHEMA_FILE)
+        layout.day_file(table, dt.date(2026, 3, 2)).parent.mkdir(parents=True)
+        current.write_parquet(layout.day_file(table, dt.date(2026, 3, 2)))
+        # A day written before the table had its `nps` column (nps_daily), or with every column (responses).
+        old = pl.DataFrame({"response_date": [dt.date(2026, 3, 1)], "responses": [3], "nps": [20.0]}).select(old_day_columns)
+        layout.day_file(table, dt.date(2026, 3, 1)).parent.mkdir(parents=True)
+        old.write_parquet(layout.day_file(table, dt.date(2026, 3, 1)))
+
+    serve.publish(layout)
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        views = dict(con.sql("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
+        assert "union_by_name = true" in views["nps_daily"] and "union_by_name = false" in views["responses"]
+        assert con.sql("SELECT response_date::VARCHAR, nps FROM nps_daily ORDER BY 1").fetchall() == [("2026-03-01", None), ("2026-03-02", 10.0)]
+        assert con.sql("SELECT sum(responses) FROM responses").fetchall() == [(8,)]
+    # Each file's columns are kept, so the next publish reads only the footers of files that changed.
+    cache = json.loads((layout.internal / "file_schemas.json").read_text())
+    assert len(cache) == 6 and all(e["columns"] for e in cache.values())
