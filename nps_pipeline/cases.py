@@ -602,13 +602,14 @@ def materialise_cases(
         for day in changed_days
     }
 
-    new_index = case_index(assigned).join(cases_before.select("case_id"), on="case_id", how="anti")
-    state = case_state(pl.concat([cases_before.select(new_index.columns), new_index]), events)
+    opened_now = case_index(assigned).join(cases_before.select("case_id"), on="case_id", how="anti")
+    index = pl.concat([cases_before.select(opened_now.columns), opened_now])
+    state = case_state(index, events)
     rows, file_problems = read_update_files(updates_dir)
     new_events = apply_status_updates(con, rows, events, state, timezone, dt.datetime.now(dt.timezone.utc))
     if not new_events.is_empty():
         events = pl.concat([events, new_events])
-        state = case_state(pl.concat([cases_before.select(new_index.columns), new_index]), events)
+        state = case_state(index, events)
 
     renewed = set(new_events.filter(pl.col("accepted"))["case_id"].to_list())
     answered_again = state.filter(
