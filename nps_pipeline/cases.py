@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ import polars as pl
 
 from nps_pipeline.case_rules import CaseRules
 from nps_pipeline.case_store import CaseStore
-from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, sql, write_relation_file
+from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, link_or_copy, sql, write_relation_file
 from nps_pipeline.themes import tag
 
 STATUSES = ("open", "contacted", "in_progress", "resolved", "closed")
@@ -484,6 +483,14 @@ def _earliest_next(frames: list[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
+def known_next_responses(previous: pl.DataFrame, contacted: pl.DataFrame) -> pl.DataFrame:
+    """The next responses ``previous`` (a cases table) already found for the ``contacted`` cases."""
+    if "next_response_id" not in previous.columns:
+        return pl.DataFrame(schema=NEXT_SCHEMA)
+    known = previous.select(list(NEXT_SCHEMA)).cast(NEXT_SCHEMA).filter(pl.col("next_response_id").is_not_null())
+    return known.join(contacted.select("case_id"), on="case_id", how="semi")
+
+
 def next_responses(
     con: duckdb.DuckDBPyConnection,
     layout: WarehouseLayout,
@@ -501,10 +508,7 @@ def next_responses(
     """
     if contacted.is_empty():
         return pl.DataFrame(schema=NEXT_SCHEMA)
-    if "next_response_id" not in previous.columns:
-        previous = pl.DataFrame(schema=NEXT_SCHEMA)
-    known = previous.select(list(NEXT_SCHEMA)).cast(NEXT_SCHEMA).filter(pl.col("next_response_id").is_not_null())
-    known = known.join(contacted.select("case_id"), on="case_id", how="semi")
+    known = known_next_responses(previous, contacted)
     stale = known.filter(pl.col("next_submitted_at").dt.date().is_in(window))["case_id"].to_list()
     full_ids = renewed | set(stale)
     full = contacted.filter(pl.col("case_id").is_in(list(full_ids)))
@@ -592,15 +596,11 @@ def materialise_cases(
     )
     state = case_state(cases_before, events)
     assigned = assign_cases(pl.concat([window_rows, moved]), candidates, state, days)
-    changed_days = sorted(set(days) | set(moved["response_date"].to_list()))
-    new_days = {
-        day: pl.concat([
-            assigned.filter(pl.col("response_date") == day),
-            store.read_log_days([day], schema).filter(~pl.col("response_id").is_in(moved["response_id"].implode()))
-            if day not in days else pl.DataFrame(schema=schema),
-        ]).sort("submitted_at", "response_id")
-        for day in changed_days
-    }
+    # The assignment holds every row of the window's days; a moved response's old day loses it.
+    new_days = {day: assigned.filter(pl.col("response_date") == day) for day in days}
+    for day in sorted(set(moved["response_date"].to_list()) - set(days)):
+        new_days[day] = store.read_log_days([day], schema).filter(~pl.col("response_id").is_in(moved["response_id"].implode()))
+    changed_days = sorted(new_days)
 
     opened_now = case_index(assigned).join(cases_before.select("case_id"), on="case_id", how="anti")
     index = pl.concat([cases_before.select(opened_now.columns), opened_now])
@@ -614,12 +614,10 @@ def materialise_cases(
     renewed = set(new_events.filter(pl.col("accepted"))["case_id"].to_list())
     answered_again = state.filter(
         pl.col("contacted_at").is_not_null() & pl.col("respondent_key").is_in(_respondents_in(con, layout, days))
-    )["case_id"].to_list()
-    touched = (
-        set(assigned["case_id"].to_list()) | set(window_rows["case_id"].to_list()) | set(moved["case_id"].to_list())
-        | renewed | set(answered_again)
     )
-    touched_ids = pl.Series(sorted(touched), dtype=pl.String).implode()
+    touched_ids = pl.concat(
+        [frame.select("case_id") for frame in (assigned, window_rows, moved, new_events.filter(pl.col("accepted")), answered_again)]
+    )["case_id"].unique().implode()
     touched_rows = pl.concat([
         store.scan_log(schema, skip_days=changed_days).filter(pl.col("case_id").is_in(touched_ids)).collect(),
         *(frame.filter(pl.col("case_id").is_in(touched_ids)) for frame in new_days.values()),
@@ -652,7 +650,8 @@ def publish_case_tables(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout,
     A day is (re)written when its published file is missing or older than its log file, so a run
     that died between its commit and here is caught up by the next one.
     """
-    _link_into_place(store.path(store.cases), layout.table_file("detractor_cases"))
+    # The store's file is never written again: the published table is a link to it.
+    _replace(layout.table_file("detractor_cases"), lambda tmp: link_or_copy(store.path(store.cases), tmp))
     events = store.read(store.events, EVENTS_SCHEMA).drop("row_content")
     write_relation_file(con.from_arrow(events.to_arrow()), layout.table_file("case_status_updates"), layout.tmp)
 
@@ -674,18 +673,6 @@ def publish_case_tables(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout,
                 (part / "data.parquet").unlink(missing_ok=True)
 
 
-def _link_into_place(source: Path, target: Path) -> None:
-    """Publish ``source`` (a store file, never written again) at ``target`` without copying it."""
-
-    def link(tmp: Path) -> None:
-        try:
-            os.link(source, tmp)
-        except OSError:  # no hard links here: a copy does the same job
-            shutil.copy2(source, tmp)
-
-    _replace(target, link)
-
-
 def migrate_legacy_log(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, store: CaseStore, rules: CaseRules) -> CaseStore:
     """Move a warehouse kept before the case store (one log file, one events file) into it, once."""
     legacy_log, legacy_events = layout.internal / "cases" / "case_responses.parquet", layout.internal / "cases" / "status_events.parquet"
@@ -700,9 +687,8 @@ def migrate_legacy_log(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
     log = log.select(list(CASE_RESPONSES_SCHEMA)).cast(CASE_RESPONSES_SCHEMA)
     state = case_state(case_index(log), events)
     previous_path = layout.table_file("detractor_cases")
-    previous = pl.read_parquet(previous_path) if previous_path.exists() else pl.DataFrame(schema=NEXT_SCHEMA)
-    contacted = score_before_contact(log, state)
-    following = previous.select(list(NEXT_SCHEMA)).cast(NEXT_SCHEMA).join(contacted.select("case_id"), on="case_id", how="semi") if "next_response_id" in previous.columns else pl.DataFrame(schema=NEXT_SCHEMA)
+    previous = pl.read_parquet(previous_path) if previous_path.exists() else pl.DataFrame()
+    following = known_next_responses(previous, score_before_contact(log, state))
     cases = build_cases(log, state, rules, following, events)
     by_day = {day: frame for (day,), frame in log.partition_by("response_date", as_dict=True).items()}
     store = store.commit(by_day, events, cases, case_contacts(log, cases))
@@ -737,7 +723,7 @@ def handoff_path(layout: WarehouseLayout) -> Path:
 def write_crm_handoff(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> pl.DataFrame:
     """The open cases as one CSV a CRM imports (UTF-8, header row, ISO 8601 times), replaced atomically."""
     store = case_store(layout)
-    cases = store.read(store.cases, {}) if store.cases else pl.read_parquet(layout.table_file("detractor_cases"))
+    cases = pl.read_parquet(layout.table_file("detractor_cases"))
     open_cases = cases.filter(pl.col("status").is_in(ACTIVE_STATUSES)).join(  # noqa: F841 - scanned by name in the SQL
         store.read(store.contacts, CONTACTS_SCHEMA), on="case_id", how="left"
     )

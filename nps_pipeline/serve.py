@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.staging import FileManifest
-from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, sql, write_relation_file
+from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, link_or_copy, sql, write_relation_file
 
 QUARANTINE_SCHEMA = {
     "source_file": pl.String,
@@ -127,14 +127,6 @@ def published_tables(layout: WarehouseLayout) -> dict[str, list[Path]]:
     return tables
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:  # a file system without hard links (or another device): a copy does the same job
-        shutil.copy2(source, target)
-
-
 def _snapshot(layout: WarehouseLayout, tables: dict[str, list[Path]]) -> Path:
     """Freeze the tables as they are now: hard links under ``snapshots/<version>/``, so no later write changes them.
 
@@ -145,7 +137,7 @@ def _snapshot(layout: WarehouseLayout, tables: dict[str, list[Path]]) -> Path:
     snapshot = layout.snapshots / version
     for files in tables.values():
         for path in files:
-            _link_or_copy(path, snapshot / path.relative_to(layout.root))
+            link_or_copy(path, snapshot / path.relative_to(layout.root))
     return snapshot
 
 

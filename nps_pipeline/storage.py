@@ -149,6 +149,15 @@ def connect(layout: WarehouseLayout, memory_limit: str = "1GB") -> duckdb.DuckDB
     return con
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link of ``source`` at ``target`` (no bytes copied); a copy where links cannot be made."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links (or another device): a copy does the same job
+        shutil.copy2(source, target)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
