@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ import polars as pl
 
 from nps_pipeline.case_rules import CaseRules
 from nps_pipeline.case_store import CaseStore
-from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, link_or_copy, sql, write_relation_file
+from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, chunks, days_in, link_or_copy, replace_days, sql, write_relation_file
 from nps_pipeline.themes import tag
 
 STATUSES = ("open", "contacted", "in_progress", "resolved", "closed")
@@ -43,6 +44,8 @@ ACTIVE_STATUSES = ("open", "contacted", "in_progress")
 UPDATE_COLUMNS = ("case_id", "status", "owner", "contacted_at", "resolved_at", "root_cause", "note")
 REQUIRED_UPDATE_COLUMNS = ("case_id", "status")
 LEVEL = {"P1": 1, "P2": 2, "P3": 3}
+# The customers' earlier responses, compact, one file per day of ``responses`` (the look-back reads it).
+RESPONDENT_INDEX = "_internal/respondent_index"
 
 CASE_RESPONSES_SCHEMA = {
     "response_id": pl.String,
@@ -124,16 +127,44 @@ def _replace(path: Path, write) -> None:
 # ---------------------------------------------------------------- candidates and assignment
 
 
+def update_respondent_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> list[dt.date]:
+    """Bring the look-back index up to date for ``days``: one small file per day of ``responses``.
+
+    A day is (re)indexed when its responses file is newer than its index file, so a re-run day, a
+    warehouse from before the index, or a run that died half-way is caught up here. Returns those days.
+    """
+    schema_file = layout.table_dir(RESPONDENT_INDEX) / SCHEMA_FILE
+    if not schema_file.exists():  # every read of the index starts with it, so none comes up empty
+        responses_schema = str(layout.table_dir("responses") / SCHEMA_FILE)
+        write_relation_file(con.sql(sql("select_respondent_index"), params={"files": [responses_schema]}), schema_file, layout.tmp)
+    stale = []
+    for day in days:
+        source, target = layout.day_file("responses", day), layout.day_file(RESPONDENT_INDEX, day)
+        if not source.exists():
+            target.unlink(missing_ok=True)
+        elif not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns:
+            stale.append(day)
+    for chunk in chunks(stale):
+        files = [str(layout.day_file("responses", day)) for day in chunk]
+        replace_days(con.sql(sql("select_respondent_index"), params={"files": files}), layout, RESPONDENT_INDEX, chunk)
+        # A day whose responses carry no key still gets its (empty) file: it is indexed, not stale.
+        for day in chunk:
+            if not layout.day_file(RESPONDENT_INDEX, day).exists():
+                _replace(layout.day_file(RESPONDENT_INDEX, day), lambda tmp: shutil.copyfile(schema_file, tmp))
+    return stale
+
+
 def case_candidates(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], rules: CaseRules
 ) -> pl.DataFrame:
     """The window's detractor responses with history flags, keywords, priority and queue."""
     history_days = days_in(days[0] - dt.timedelta(days=rules.history_days), days[-1] + dt.timedelta(days=1))
+    update_respondent_index(con, layout, history_days)
     frame = con.sql(
         sql("select_case_candidates"),
         params={
             "window_files": layout.table_files_for_days("responses", days),
-            "history_files": layout.table_files_for_days("responses", history_days),
+            "history_files": layout.table_files_for_days(RESPONDENT_INDEX, history_days),
             "staged_files": layout.staged_files_for_days(days),
             "first_day": days[0],
             "last_day": days[-1],
@@ -704,9 +735,16 @@ def metrics_as_of(cases: pl.DataFrame) -> dt.datetime:
     return max(moments) if moments else dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
+# What select_case_metrics and metrics_as_of read of the cases.
+METRICS_COLUMNS = (
+    "opened_date", "due_at", "status", "owner", "contacted_at", "resolved_at", "next_response_id", "improved",
+    "hours_to_first_contact", "contacted_within_sla", "latest_submitted_at",
+)
+
+
 def materialise_case_metrics(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, timezone: str) -> pl.DataFrame:
     """Close-the-loop metrics per day and week of opening, per owner, from the published cases."""
-    cases = pl.read_parquet(layout.table_file("detractor_cases"))
+    cases = pl.read_parquet(layout.table_file("detractor_cases"), columns=list(METRICS_COLUMNS))
     con.register("cases", cases)
     try:
         relation = con.sql(sql("select_case_metrics"), params={"as_of": metrics_as_of(cases), "timezone": timezone})
@@ -720,16 +758,32 @@ def handoff_path(layout: WarehouseLayout) -> Path:
     return layout.root / "handoff" / "open_cases.csv"
 
 
+HANDOFF_COLUMNS = (
+    "case_id", "priority", "due_at", "status", "owner", "owner_queue", "email", "name", "respondent_key", "customer_tier",
+    "region", "product", "channel", "language", "responses", "latest_score", "worst_score", "latest_comment", "themes",
+    "negative_keywords", "repeat_detractor", "worsening", "priority_reasons", "opened_at", "contacted_at",
+)
+
+
 def write_crm_handoff(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> pl.DataFrame:
-    """The open cases as one CSV a CRM imports (UTF-8, header row, ISO 8601 times), replaced atomically."""
+    """The open cases as one CSV a CRM imports (UTF-8, header row, ISO 8601 times), worst first, replaced atomically.
+
+    Email, name and comment come from the case's latest response (the only published place names appear).
+    """
     store = case_store(layout)
-    cases = pl.read_parquet(layout.table_file("detractor_cases"))
-    open_cases = cases.filter(pl.col("status").is_in(ACTIVE_STATUSES)).join(  # noqa: F841 - scanned by name in the SQL
-        store.read(store.contacts, CONTACTS_SCHEMA), on="case_id", how="left"
-    )
-    frame = con.sql(sql("select_crm_handoff")).pl()
-    frame = frame.with_columns(
-        pl.col("due_at", "opened_at", "contacted_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    contacts = pl.scan_parquet(store.path(store.contacts)) if store.contacts else pl.LazyFrame(schema=CONTACTS_SCHEMA)
+    frame = (
+        pl.scan_parquet(layout.table_file("detractor_cases"))
+        .select(c for c in HANDOFF_COLUMNS if c == "case_id" or c not in CONTACTS_SCHEMA)
+        .filter(pl.col("status").is_in(ACTIVE_STATUSES))
+        .join(contacts.cast(CONTACTS_SCHEMA), on="case_id", how="left")
+        .sort("priority", "due_at", "case_id")
+        .with_columns(
+            pl.col("themes", "negative_keywords").list.join("; "),
+            pl.col("due_at", "opened_at", "contacted_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        .select(HANDOFF_COLUMNS)
+        .collect()
     )
     _replace(handoff_path(layout), frame.write_csv)
     return frame

@@ -16,7 +16,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from nps_pipeline.assets import published_warehouse
 from nps_pipeline.resources import NpsPipelineResource
-from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, WarehouseLayout, days_in
+from nps_pipeline.serve import Snapshot, current_snapshot
+from nps_pipeline.storage import WarehouseLayout, days_in
 
 # Each published table: the asset that writes it and the columns that identify a row.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -48,6 +49,7 @@ NPS_BOUNDS = (
     ("nps_mentioning", "nps_mentioning_ci_low", "nps_mentioning_ci_high"),
     ("nps_not_mentioning", "nps_not_mentioning_ci_low", "nps_not_mentioning_ci_high"),
 )
+CHECKED_COLUMNS = {c for bounds in NPS_BOUNDS for c in bounds} | {"responses", "promoters", "passives", "detractors"}
 NPS_TABLES = ("nps_daily", "nps_daily_segment", "nps_windows", "nps_windows_weighted", "nps_benchmark_comparison", "nps_themes_daily")
 FRESHNESS_ASSETS = sorted({owner for owner, _ in TABLES.values()} | {"published_warehouse"})
 
@@ -68,25 +70,17 @@ def run_days(tags: dict[str, str]) -> list[dt.date] | None:
     return None
 
 
-def current_snapshot(layout: WarehouseLayout) -> WarehouseLayout | None:
-    """The newest published snapshot, laid out like the warehouse itself."""
-    versions = sorted(p for p in layout.snapshots.glob("*") if p.is_dir()) if layout.snapshots.exists() else []
-    return WarehouseLayout(versions[-1]) if versions else None
-
-
-def table_frame(snapshot: WarehouseLayout, table: str, days: list[dt.date] | None) -> pl.DataFrame | None:
+def table_frame(layout: WarehouseLayout, snapshot: Snapshot, table: str, days: list[dt.date] | None) -> pl.DataFrame | None:
     """A published table's rows (a daily table's for ``days`` only), or None when it is not published."""
-    if table in DAILY_TABLES:
-        if not (snapshot.table_dir(table) / SCHEMA_FILE).exists():
-            return None
-        files = (
-            snapshot.table_files_for_days(table, days)
-            if days is not None
-            else [str(p) for p in sorted(snapshot.table_dir(table).rglob("*.parquet"))]
-        )
-        return pl.read_parquet(files, missing_columns="insert") if files else None
-    path = snapshot.table_file(table)
-    return pl.read_parquet(path) if path.exists() else None
+    if table not in snapshot.tables:
+        return None
+    files = snapshot.files(layout, table, days)
+    if not files:
+        return None
+    # Only what the checks look at: keys, NPS figures and counts (ingest_files whole).
+    wanted = set(TABLES[table][1]) | CHECKED_COLUMNS
+    columns = [c for c in pl.read_parquet_schema(files[-1]) if table == "ingest_files" or c in wanted]
+    return pl.read_parquet(files, columns=columns, missing_columns="insert")
 
 
 def duplicate_keys(frame: pl.DataFrame, keys: Iterable[str]) -> pl.DataFrame:
@@ -178,7 +172,7 @@ def published_table_checks(context: dg.AssetCheckExecutionContext, nps: NpsPipel
     """Unique keys, NPS bounds, row accounting and quarantine share on the tables readers see now."""
     snapshot = current_snapshot(nps.layout)
     days = run_days(dict(context.run.tags))
-    frames = {table: table_frame(snapshot, table, days) if snapshot else None for table in TABLES}
+    frames = {table: table_frame(nps.layout, snapshot, table, days) if snapshot else None for table in TABLES}
     scope = "all days" if days is None else (days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}")
     for table, (owner, keys) in TABLES.items():
         frame = frames[table]

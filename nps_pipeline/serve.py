@@ -16,13 +16,17 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from nps_pipeline.staging import FileManifest
-from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, link_or_copy, sql, write_relation_file
+from nps_pipeline.storage import (
+    DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, link_or_copy, partition_column, sql,
+    write_relation_file,
+)
 
 QUARANTINE_SCHEMA = {
     "source_file": pl.String,
@@ -114,57 +118,110 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def published_tables(layout: WarehouseLayout) -> dict[str, list[Path]]:
+def _files_of(directory: Path) -> list[os.DirEntry]:
+    """The Parquet files in ``directory`` and its partition folders (``<column>=<value>/``), as directory entries."""
+    found = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                with os.scandir(entry.path) as inner:
+                    found.extend(e for e in inner if e.name.endswith(".parquet") and e.is_file())
+            elif entry.name.endswith(".parquet") and entry.is_file():
+                found.append(entry)
+    return sorted(found, key=lambda e: e.path)
+
+
+def published_tables(layout: WarehouseLayout) -> dict[str, list[os.DirEntry]]:
     """Each table to publish and the Parquet files it holds now."""
-    tables: dict[str, list[Path]] = {}
+    tables: dict[str, list[os.DirEntry]] = {}
     for table in DAILY_TABLES:
         table_dir = layout.table_dir(table)
         if (table_dir / SCHEMA_FILE).exists():
-            tables[table] = sorted(table_dir.rglob("*.parquet"))
+            tables[table] = _files_of(table_dir)
     for table in SINGLE_FILE_TABLES:
         if layout.table_file(table).exists():
-            tables[table] = [layout.table_file(table)]
+            tables[table] = [e for e in _files_of(layout.table_dir(table)) if e.name == layout.table_file(table).name]
     return tables
 
 
-def _snapshot(layout: WarehouseLayout, tables: dict[str, list[Path]]) -> Path:
-    """Freeze the tables as they are now: hard links under ``snapshots/<version>/``, so no later write changes them.
+@dataclass
+class Snapshot:
+    """One published version: for each table, its files in the snapshot pool (paths relative to the warehouse)."""
+
+    name: str
+    tables: dict[str, list[str]]
+
+    @classmethod
+    def read(cls, path: Path) -> "Snapshot":
+        return cls(path.stem, json.loads(path.read_text(encoding="utf-8"))["tables"])
+
+    def files(self, layout: WarehouseLayout, table: str, days: Iterable[dt.date] | None = None) -> list[str]:
+        """The table's files (absolute), a daily table's for ``days`` only (with its row-less schema file)."""
+        relative = self.tables.get(table, [])
+        if days is not None and table in DAILY_TABLES:
+            wanted = {f"{partition_column(table)}={d.isoformat()}" for d in days}
+            relative = [f for f in relative if Path(f).parent.name in wanted or Path(f).name.startswith("_schema.")]
+        return [str(layout.root / f) for f in relative]
+
+
+def _pool_name(root: str, entry: os.DirEntry) -> str:
+    """Where a file's frozen copy lives: named by inode and modification time, so a rewritten file is a new name."""
+    stat = entry.stat()
+    folder, name = os.path.split(entry.path[len(root) + 1 :])
+    return f"snapshots/pool/{folder}/{name[: -len('.parquet')]}.{stat.st_ino}-{stat.st_mtime_ns}.parquet"
+
+
+def _snapshot(layout: WarehouseLayout, tables: dict[str, list[os.DirEntry]]) -> Snapshot:
+    """Freeze the tables as they are now: each file hard-linked into ``snapshots/pool/`` (once), listed in a manifest.
 
     Writers replace files (``os.replace`` makes a new inode), never edit them, so a link keeps the
-    exact bytes published: a run that dies half-way leaves what readers see untouched.
+    exact bytes published: a run that dies half-way leaves what readers see untouched. A file
+    unchanged since the last snapshot is in the pool already: a night links only what it rewrote.
     """
     version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
-    snapshot = layout.snapshots / version
-    for files in tables.values():
-        for path in files:
-            link_or_copy(path, snapshot / path.relative_to(layout.root))
-    return snapshot
+    previous = current_snapshot(layout)
+    pooled = {name for files in previous.tables.values() for name in files} if previous else set()
+    root = str(layout.root)
+    frozen: dict[str, list[str]] = {}
+    for table, entries in tables.items():
+        frozen[table] = []
+        for entry in entries:
+            name = _pool_name(root, entry)
+            if name not in pooled:
+                with contextlib.suppress(FileExistsError):  # pooled by an older snapshot: the same inode
+                    link_or_copy(Path(entry.path), layout.root / name)
+            frozen[table].append(name)
+    atomic_write_bytes(layout.snapshots / f"{version}.json", json.dumps({"tables": frozen}).encode("utf-8"))
+    return Snapshot(version, frozen)
 
 
-def uniform_tables(layout: WarehouseLayout, tables: dict[str, list[Path]]) -> list[str]:
+def current_snapshot(layout: WarehouseLayout) -> Snapshot | None:
+    """The newest published snapshot."""
+    versions = sorted(layout.snapshots.glob("*.json")) if layout.snapshots.exists() else []
+    return Snapshot.read(versions[-1]) if versions else None
+
+
+def uniform_tables(layout: WarehouseLayout, snapshot: Snapshot) -> list[str]:
     """The tables whose files all have the same columns and types.
 
-    Each file's columns are read from its footer once and kept in ``_internal/file_schemas.json``
-    under its size, modification time and inode (a rewritten file is a new inode).
+    A pool file never changes, so each one's columns are read from its footer once and kept in
+    ``_internal/file_schemas.json`` under its pool name.
     """
     cache_path = layout.internal / "file_schemas.json"
     try:
         cache = json.loads(cache_path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         cache = {}
-    fresh: dict[str, dict] = {}
+    fresh: dict[str, list[str]] = {}
     uniform = []
-    for table, files in tables.items():
+    for table, files in snapshot.tables.items():
         seen = set()
-        for path in files:
-            stat = path.stat()
-            key, stamp = str(path.relative_to(layout.root)), [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-            entry = cache.get(key)
-            if entry is None or entry["stamp"] != stamp:
-                columns = [f"{name}:{kind}" for name, kind in pl.read_parquet_schema(path).items()]
-                entry = {"stamp": stamp, "columns": sorted(columns)}
-            fresh[key] = entry
-            seen.add(tuple(entry["columns"]))
+        for name in files:
+            columns = cache.get(name)
+            if not isinstance(columns, list):
+                columns = sorted(f"{column}:{kind}" for column, kind in pl.read_parquet_schema(layout.root / name).items())
+            fresh[name] = columns
+            seen.add(tuple(columns))
         if len(seen) == 1:
             uniform.append(table)
     atomic_write_bytes(cache_path, json.dumps(fresh).encode("utf-8"))
@@ -172,21 +229,35 @@ def uniform_tables(layout: WarehouseLayout, tables: dict[str, list[Path]]) -> li
 
 
 def prune_snapshots(layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retention: dt.timedelta = SNAPSHOT_RETENTION) -> list[str]:
-    """Remove snapshots older than ``retention`` beyond the newest ``keep`` (a reader may still hold one)."""
+    """Remove snapshots older than ``retention`` beyond the newest ``keep`` (a reader may still hold one),
+    then every pool file no remaining snapshot lists."""
     if not layout.snapshots.exists():
         return []
-    versions = sorted((p for p in layout.snapshots.iterdir() if p.is_dir()), key=lambda p: p.name)
     cutoff = time.time() - retention.total_seconds()
+    versions = sorted(layout.snapshots.glob("*.json"))
     removed = []
     for path in versions[:-keep] if keep else versions:
         if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(path.stem)
+    # Snapshots of the layout before the pool: one folder of links each.
+    for path in layout.snapshots.iterdir():
+        if path.is_dir() and path.name != "pool" and path.stat().st_mtime < cutoff:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
+    kept = {name for path in layout.snapshots.glob("*.json") for files in Snapshot.read(path).tables.values() for name in files}
+    root = str(layout.root)
+    for folder, _, names in os.walk(layout.snapshots / "pool"):
+        relative = folder[len(root) + 1 :]
+        for name in names:
+            if f"{relative}/{name}" not in kept:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
     return removed
 
 
-def view_statements(sources: dict[str, str], uniform: Iterable[str] = ()) -> list[str]:
-    """The NPS macros, then one ``CREATE OR REPLACE VIEW`` per table over its Parquet ``sources``.
+def view_statements(sources: dict[str, str | list[str]], uniform: Iterable[str] = ()) -> list[str]:
+    """The NPS macros, then one ``CREATE OR REPLACE VIEW`` per table over its Parquet ``sources`` (a glob or a list).
 
     A table in ``uniform`` has the same columns in every file: its view binds on one file's
     footer instead of all of them (``union_by_name`` reads every footer, about 0.15 ms a file).
@@ -199,11 +270,12 @@ def view_statements(sources: dict[str, str], uniform: Iterable[str] = ()) -> lis
         # written as escaped SQL string literals.
         view = sql("create_published_view").replace("{table}", '"' + table.replace('"', '""') + '"')
         view = view.replace("{union_by_name}", "false" if table in uniform else "true")
-        statements.append(view.replace("{files}", _literal(files)).strip().rstrip(";") + ";")
+        listed = _literal(files) if isinstance(files, str) else "[" + ", ".join(_literal(f) for f in files) + "]"
+        statements.append(view.replace("{files}", listed).strip().rstrip(";") + ";")
     return statements
 
 
-def write_views_db(target: Path, sources: dict[str, str], uniform: Iterable[str] = ()) -> None:
+def write_views_db(target: Path, sources: dict[str, str | list[str]], uniform: Iterable[str] = ()) -> None:
     """A DuckDB file at ``target`` with the NPS macros and one view per table over its Parquet ``sources``."""
     # Written in the v1.0 storage format: BI tools bundle older DuckDB releases (Evidence's 1.4/1.5
     # cannot open a file in DuckDB 2.0's own format).
@@ -213,7 +285,7 @@ def write_views_db(target: Path, sources: dict[str, str], uniform: Iterable[str]
 
 
 def view_sources(tables: Iterable[str], base: str, layout: WarehouseLayout) -> dict[str, str]:
-    """Each table's Parquet glob under ``base`` (a snapshot folder or an s3:// prefix)."""
+    """Each table's Parquet glob under ``base`` (an s3:// prefix): the live layout."""
     base = base.rstrip("/")
     sources = {}
     for table in tables:
@@ -225,7 +297,12 @@ def view_sources(tables: Iterable[str], base: str, layout: WarehouseLayout) -> d
     return sources
 
 
-def _build_and_swap(target: Path, sources: dict[str, str], uniform: Iterable[str] = ()) -> None:
+def snapshot_sources(layout: WarehouseLayout, snapshot: Snapshot) -> dict[str, list[str]]:
+    """Each table's files in ``snapshot``, listed one by one (a daily table's schema file first)."""
+    return {table: snapshot.files(layout, table) for table in snapshot.tables}
+
+
+def _build_and_swap(target: Path, sources: dict[str, str | list[str]], uniform: Iterable[str] = ()) -> None:
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         write_views_db(tmp, sources, uniform)
@@ -237,17 +314,16 @@ def _build_and_swap(target: Path, sources: dict[str, str], uniform: Iterable[str
             tmp.with_name(tmp.name + ".wal").unlink()
 
 
-def publish(layout: WarehouseLayout) -> tuple[list[str], Path]:
+def publish(layout: WarehouseLayout) -> tuple[list[str], Snapshot]:
     """Freeze the tables in a new snapshot, build ``nps.duckdb`` (views over it) beside the old one and swap it in.
 
     Until the swap, readers keep the previous snapshot whole; after it, the new one. Returns the
     published tables and the snapshot.
     """
-    tables = published_tables(layout)
-    snapshot = _snapshot(layout, tables)
-    _build_and_swap(layout.published_db, view_sources(tables, str(snapshot), layout), uniform_tables(layout, tables))
+    snapshot = _snapshot(layout, published_tables(layout))
+    _build_and_swap(layout.published_db, snapshot_sources(layout, snapshot), uniform_tables(layout, snapshot))
     prune_snapshots(layout)
-    return sorted(tables), snapshot
+    return sorted(snapshot.tables), snapshot
 
 
 def views_script(tables: Iterable[str], base_url: str, layout: WarehouseLayout) -> str:

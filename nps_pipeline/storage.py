@@ -154,6 +154,8 @@ def link_or_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(source, target)
+    except FileExistsError:
+        raise
     except OSError:  # a file system without hard links (or another device): a copy does the same job
         shutil.copy2(source, target)
 

@@ -88,4 +88,48 @@ def test_a_view_binds_on_one_footer_only_when_every_file_has_the_same_columns(tm
         assert con.sql("SELECT sum(responses) FROM responses").fetchall() == [(8,)]
     # Each file's columns are kept, so the next publish reads only the footers of files that changed.
     cache = json.loads((layout.internal / "file_schemas.json").read_text())
-    assert len(cache) == 6 and all(e["columns"] for e in cache.values())
+    assert len(cache) == 6 and all(cache.values())
+
+
+def test_a_snapshot_links_only_the_files_rewritten_since_the_last_and_pruning_frees_the_rest(tmp_path):
+    import datetime as dt
+    import os
+
+    from nps_pipeline import serve
+    from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout
+
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    days = [dt.date(2026, 3, d) for d in (1, 2, 3)]
+    layout.table_dir("nps_daily").mkdir(parents=True)
+    pl.DataFrame(schema={"response_date": pl.Date, "responses": pl.Int64}).write_parquet(layout.table_dir("nps_daily") / SCHEMA_FILE)
+
+    def write(day, responses):
+        path = layout.day_file("nps_daily", day)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name("tmp.parquet")
+        pl.DataFrame({"response_date": [day], "responses": [responses]}).write_parquet(tmp)
+        os.replace(tmp, path)  # as every writer does: a new inode
+
+    for day in days:
+        write(day, 1)
+    pool = layout.snapshots / "pool"
+    _, first = serve.publish(layout)
+    linked = sorted(p for p in pool.rglob("*.parquet"))
+    assert len(linked) == 4
+    _, second = serve.publish(layout)
+    assert sorted(pool.rglob("*.parquet")) == linked and second.tables == first.tables
+
+    write(days[1], 7)
+    _, third = serve.publish(layout)
+    changed = set(third.tables["nps_daily"]) - set(first.tables["nps_daily"])
+    assert len(changed) == 1 and "response_date=2026-03-02" in next(iter(changed))
+    # Readers of the first snapshot still see day 2 as it was; the new nps.duckdb sees the new day.
+    assert pl.read_parquet(first.files(layout, "nps_daily", [days[1]]))["responses"].to_list() == [1]
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        assert con.sql("SELECT sum(responses) FROM nps_daily").fetchall() == [(9,)]
+
+    removed = serve.prune_snapshots(layout, keep=1, retention=dt.timedelta(0))
+    assert sorted(removed) == sorted([first.name, second.name])
+    assert len(list(pool.rglob("*.parquet"))) == 4  # the old day-2 file went with the snapshots that listed it
+    assert serve.current_snapshot(layout).name == third.name
