@@ -667,6 +667,7 @@ def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource)
             "rows_out": run.cases.height,
             "cases": run.cases.height,
             "cases_rebuilt": run.cases_rebuilt,
+            "cases_merged": run.cases_merged,
             "open_cases": open_cases.height,
             "updates_applied": applied,
             "updates_rejected": len(rejections),

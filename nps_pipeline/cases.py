@@ -80,6 +80,18 @@ CASE_RESPONSES_SCHEMA = {
 # Kept in the internal log only: detractor_case_responses carries the pseudonymous key, not these.
 PRIVATE_COLUMNS = ("source_file", "source_row", "comment", "email", "respondent_name")
 CONTACTS_SCHEMA = {"case_id": pl.String, "email": pl.String, "name": pl.String, "latest_comment": pl.String}
+# What the store keeps per case beside its contact, to merge later responses without reading its rows again.
+INTERNAL_CASE_COLUMNS = ("best_level", "base_reasons")
+CASE_PRIVATE_SCHEMA = {**CONTACTS_SCHEMA, "best_level": pl.Int64, "base_reasons": pl.String, "score_before_contact": pl.Int64}
+# Taken from a case's latest response.
+LATEST_COLUMNS = ("customer_tier", "region", "product", "channel", "touchpoint", "language")
+CASE_COLUMNS = (
+    "case_id", "respondent_key", "opened_at", "opened_date", "responses", "first_response_id", "latest_response_id",
+    "latest_submitted_at", "worst_score", "latest_score", "priority_points", "priority_reasons", "repeat_detractor",
+    "worsening", "negative_keywords", "themes", "owner_queue", *LATEST_COLUMNS, "priority", "sla_hours", "due_at",
+    "status", "owner", "contacted_at", "resolved_at", "root_cause", "note", "updates_applied", "next_response_id",
+    "next_score", "next_submitted_at", "improved", "hours_to_first_contact", "contacted_within_sla",
+)
 NEXT_SCHEMA = {
     "case_id": pl.String, "next_response_id": pl.String, "next_score": pl.Int8,
     "next_submitted_at": pl.Datetime("us", "UTC"), "improved": pl.Boolean,
@@ -415,16 +427,14 @@ def apply_status_updates(
 # ---------------------------------------------------------------- the cases table
 
 
-def build_cases(
-    case_responses: pl.DataFrame, state: pl.DataFrame, rules: CaseRules, next_responses: pl.DataFrame, events: pl.DataFrame
-) -> pl.DataFrame:
-    """One row per case: its responses, priority (raised by each response that joined), SLA and status."""
+def aggregate_case_rows(case_responses: pl.DataFrame) -> pl.DataFrame:
+    """Per case, what its rows add up to (before priority, SLA and status are derived)."""
     rows = case_responses.with_columns(level=pl.col("response_priority").replace_strict(LEVEL, return_dtype=pl.Int64))
     counted = rows.filter(pl.col("active")).group_by("case_id").agg(pl.len().alias("responses"))
     # A case with no active response left keeps its history, and is measured on it.
     rows = rows.join(counted, on="case_id", how="left").with_columns(pl.col("responses").fill_null(0))
     rows = rows.filter(pl.col("active") | (pl.col("responses") == 0))
-    aggregated = rows.sort("submitted_at", "response_id").group_by("case_id").agg(
+    return rows.sort("submitted_at", "response_id").group_by("case_id").agg(
         pl.col("respondent_key").drop_nulls().first(),
         pl.col("case_opened_at").min().alias("opened_at"),
         pl.col("response_date").first().alias("opened_date"),
@@ -436,29 +446,66 @@ def build_cases(
         pl.col("score").last().alias("latest_score"),
         pl.col("level").min().alias("best_level"),
         pl.col("priority_points").max(),
-        pl.col("priority_reasons").sort_by("priority_points").last().alias("priority_reasons"),
+        # The reasons of the highest-scoring response; among equals, the latest.
+        pl.col("priority_reasons").sort_by("priority_points", "submitted_at", "response_id").last().alias("base_reasons"),
         pl.col("repeat_detractor").any(),
         pl.col("worsening").any(),
         pl.col("negative_keywords").explode().drop_nulls().unique().sort().alias("negative_keywords"),
         pl.col("themes").explode().drop_nulls().unique().sort().alias("themes"),
         pl.col("owner_queue").first(),
-        pl.col("customer_tier").last(),
-        pl.col("region").last(),
-        pl.col("product").last(),
-        pl.col("channel").last(),
-        pl.col("touchpoint").last(),
-        pl.col("language").last(),
+        *(pl.col(c).last() for c in LATEST_COLUMNS),
     )
+
+
+def merge_case_rows(previous: pl.DataFrame, later_rows: pl.DataFrame) -> pl.DataFrame:
+    """``aggregate_case_rows`` of a case's rows from its previous aggregate and rows that came after them.
+
+    Valid only when every row in ``later_rows`` is active, later than the case's latest response,
+    and the case had an active response already (what ``materialise_cases`` checks).
+    """
+    later = aggregate_case_rows(later_rows).rename(lambda c: c if c == "case_id" else f"later_{c}")
+    merged = previous.join(later, on="case_id", how="left")
+    has_later = pl.col("later_responses").is_not_null()
+
+    def pick(column: str, expression: pl.Expr) -> pl.Expr:
+        return pl.when(has_later).then(expression).otherwise(pl.col(column)).alias(column)
+
+    return merged.select(
+        "case_id",
+        pl.coalesce("respondent_key", "later_respondent_key").alias("respondent_key"),
+        "opened_at",
+        "opened_date",
+        pick("responses", pl.col("responses") + pl.col("later_responses")),
+        "first_response_id",
+        *(pick(c, pl.col(f"later_{c}")) for c in ("latest_response_id", "latest_submitted_at", "latest_score", *LATEST_COLUMNS)),
+        pick("worst_score", pl.min_horizontal("worst_score", "later_worst_score")),
+        pick("best_level", pl.min_horizontal("best_level", "later_best_level")),
+        pick("priority_points", pl.max_horizontal("priority_points", "later_priority_points")),
+        pick("base_reasons", pl.when(pl.col("later_priority_points") >= pl.col("priority_points")).then("later_base_reasons").otherwise("base_reasons")),
+        pick("repeat_detractor", pl.col("repeat_detractor") | pl.col("later_repeat_detractor")),
+        pick("worsening", pl.col("worsening") | pl.col("later_worsening")),
+        *(pick(c, pl.concat_list(c, f"later_{c}").list.unique().list.sort()) for c in ("negative_keywords", "themes")),
+        "owner_queue",
+    ).select(aggregate_case_rows(later_rows.head(0)).columns)
+
+
+def finish_cases(
+    aggregated: pl.DataFrame, state: pl.DataFrame, rules: CaseRules, next_responses: pl.DataFrame, events: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per case from its aggregate: priority (raised by each response that joined), SLA, status, next response.
+
+    Keeps ``best_level`` and ``base_reasons`` (the store's, not published) for a later merge.
+    """
     level = pl.max_horizontal(pl.lit(1), pl.col("best_level") - (pl.col("responses") - 1).clip(0))
     priority = level.replace_strict({1: "P1", 2: "P2", 3: "P3"}, return_dtype=pl.String)
     updates = events.filter(pl.col("accepted")).group_by("case_id").agg(pl.len().alias("updates_applied"))
-    cases = (
+    return (
         aggregated.with_columns(priority=priority)
         .with_columns(
             sla_hours=pl.col("priority").replace_strict(rules.sla_hours, return_dtype=pl.Int64),
             priority_reasons=pl.when(pl.col("responses") > 1)
-            .then(pl.format("{}; {} responses in this case (+{} level)", "priority_reasons", "responses", pl.min_horizontal(pl.col("responses") - 1, pl.col("best_level") - 1)))
-            .otherwise(pl.col("priority_reasons")),
+            .then(pl.format("{}; {} responses in this case (+{} level)", "base_reasons", "responses", pl.min_horizontal(pl.col("responses") - 1, pl.col("best_level") - 1)))
+            .otherwise(pl.col("base_reasons")),
         )
         .with_columns(due_at=pl.col("opened_at") + pl.duration(hours=pl.col("sla_hours")))
         .join(state.select("case_id", "status", "owner", "contacted_at", "resolved_at", "root_cause", "note"), on="case_id", how="left")
@@ -474,10 +521,16 @@ def build_cases(
             hours_to_first_contact=((pl.col("contacted_at") - pl.col("opened_at")).dt.total_seconds() / 3600).round(2),
             contacted_within_sla=pl.when(pl.col("contacted_at").is_not_null()).then(pl.col("contacted_at") <= pl.col("due_at")),
         )
-        .drop("best_level")
+        .select(*CASE_COLUMNS, *INTERNAL_CASE_COLUMNS)
         .sort("opened_at", "case_id")
     )
-    return cases
+
+
+def build_cases(
+    case_responses: pl.DataFrame, state: pl.DataFrame, rules: CaseRules, next_responses: pl.DataFrame, events: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per case: its responses, priority (raised by each response that joined), SLA and status."""
+    return finish_cases(aggregate_case_rows(case_responses), state, rules, next_responses, events).drop(INTERNAL_CASE_COLUMNS)
 
 
 def score_before_contact(case_responses: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
@@ -573,6 +626,66 @@ def case_contacts(rows: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _with_columns_of(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
+    """``frame`` with exactly ``schema``'s columns: missing ones (a store written before they existed) as nulls."""
+    if not frame.columns:
+        return pl.DataFrame(schema=schema)
+    missing = [pl.lit(None, dtype=kind).alias(name) for name, kind in schema.items() if name not in frame.columns]
+    return frame.with_columns(missing).select(list(schema)).cast(schema)
+
+
+def mergeable_cases(
+    touched_ids: pl.Series,
+    cases_before: pl.DataFrame,
+    private_before: pl.DataFrame,
+    window_new: pl.DataFrame,
+    window_before: pl.DataFrame,
+    accepted: pl.DataFrame,
+    state: pl.DataFrame,
+) -> pl.Series:
+    """The touched cases whose previous row can take this run's responses without reading their older rows.
+
+    That is: the case had an active response and its merge state is kept; it had no row in the
+    days this run rewrites and no status update now; every new row is active and later than its
+    latest response, and than its contact (the score before contact stays as it was).
+    """
+    if cases_before.is_empty() or "latest_submitted_at" not in cases_before.columns:
+        return pl.Series("case_id", [], dtype=pl.String)
+    later = window_new.group_by("case_id").agg(
+        pl.col("active").all().alias("all_active"), pl.col("submitted_at").min().alias("first_later")
+    )
+    blocked = pl.concat([window_before.select("case_id"), accepted.select("case_id")])["case_id"].implode()
+    return (
+        cases_before.select("case_id", "responses", "latest_submitted_at")
+        .filter(pl.col("case_id").is_in(touched_ids.implode()) & ~pl.col("case_id").is_in(blocked))
+        .join(private_before.filter(pl.col("best_level").is_not_null()).select("case_id"), on="case_id", how="semi")
+        .join(later, on="case_id", how="left")
+        .join(state.select("case_id", "contacted_at"), on="case_id", how="left")
+        .filter(
+            (pl.col("responses") > 0)
+            & (pl.col("first_later").is_null() | (pl.col("all_active") & (pl.col("first_later") > pl.col("latest_submitted_at"))))
+            & (pl.col("contacted_at").is_null() | pl.col("first_later").is_null() | (pl.col("contacted_at") < pl.col("first_later")))
+        )["case_id"]
+    )
+
+
+def case_private(rows: pl.DataFrame, rebuilt: pl.DataFrame, before_contact: pl.DataFrame, private_before: pl.DataFrame) -> pl.DataFrame:
+    """What the store keeps per rebuilt case: its contact (from its latest response), merge state and score before contact."""
+    latest = rows.select("case_id", pl.col("response_id").alias("latest_response_id"))
+    fresh = rebuilt.join(latest, on=["case_id", "latest_response_id"], how="semi")
+    contacts = pl.concat([
+        case_contacts(rows, fresh),
+        # A case merged without a new response keeps the contact it had.
+        private_before.select(list(CONTACTS_SCHEMA)).join(rebuilt.join(fresh, on="case_id", how="anti"), on="case_id", how="semi"),
+    ])
+    return (
+        rebuilt.select("case_id", *INTERNAL_CASE_COLUMNS)
+        .join(contacts, on="case_id", how="left")
+        .join(before_contact.select("case_id", "score_before_contact"), on="case_id", how="left")
+        .pipe(_with_columns_of, CASE_PRIVATE_SCHEMA)
+    )
+
+
 # ---------------------------------------------------------------- one run
 
 
@@ -584,6 +697,8 @@ class CaseRun:
     responses_assigned: int
     responses_in_window: int
     cases_rebuilt: int
+    # Of those, the cases whose previous row took the new responses without their older rows being read.
+    cases_merged: int = 0
 
 
 def _other_version_days(layout: WarehouseLayout, candidates: pl.DataFrame, days: list[dt.date]) -> list[dt.date]:
@@ -642,36 +757,71 @@ def materialise_cases(
         events = pl.concat([events, new_events])
         state = case_state(index, events)
 
-    renewed = set(new_events.filter(pl.col("accepted"))["case_id"].to_list())
+    accepted = new_events.filter(pl.col("accepted")).select("case_id")
+    renewed = set(accepted["case_id"].to_list())
     answered_again = state.filter(
         pl.col("contacted_at").is_not_null() & pl.col("respondent_key").is_in(_respondents_in(con, layout, days))
     )
+    private_before = store.read(store.contacts, {})
+    # A store kept before the merge state existed: every case is rebuilt once, to record it.
+    everything = [cases_before.select("case_id")] if private_before.width and "best_level" not in private_before.columns else []
+    private_before = _with_columns_of(private_before, CASE_PRIVATE_SCHEMA)
     touched_ids = pl.concat(
-        [frame.select("case_id") for frame in (assigned, window_rows, moved, new_events.filter(pl.col("accepted")), answered_again)]
-    )["case_id"].unique().implode()
-    touched_rows = pl.concat([
-        store.scan_log(schema, skip_days=changed_days).filter(pl.col("case_id").is_in(touched_ids)).collect(),
-        *(frame.filter(pl.col("case_id").is_in(touched_ids)) for frame in new_days.values()),
+        [frame.select("case_id") for frame in (assigned, window_rows, moved, accepted, answered_again, *everything)]
+    )["case_id"].unique()
+    window_new = pl.concat(list(new_days.values())).filter(pl.col("case_id").is_in(touched_ids.implode()))
+
+    # A touched case whose only change is later responses is merged into its previous row; the
+    # others are rebuilt from all their rows, read from the log.
+    mergeable = mergeable_cases(touched_ids, cases_before, private_before, window_new, pl.concat([window_rows, moved]), accepted, state)
+    full_ids = touched_ids.filter(~touched_ids.is_in(mergeable.implode())).implode()
+    # Cases opened in this run have rows in the window only.
+    scanned_ids = cases_before["case_id"].filter(cases_before["case_id"].is_in(full_ids))
+    full_rows = pl.concat([
+        store.scan_log(schema, skip_days=changed_days).filter(pl.col("case_id").is_in(scanned_ids.implode())).collect()
+        if not scanned_ids.is_empty() else pl.DataFrame(schema=schema),
+        window_new.filter(pl.col("case_id").is_in(full_ids)),
     ])
-    touched_state = state.filter(pl.col("case_id").is_in(touched_ids))
-    following = next_responses(
-        con, layout, score_before_contact(touched_rows, touched_state), days, rules.history_days, cases_before, renewed
+    full_state = state.filter(pl.col("case_id").is_in(full_ids))
+    merged_private = private_before.filter(pl.col("case_id").is_in(mergeable.implode()))
+    before_contact = pl.concat([
+        score_before_contact(full_rows, full_state),
+        state.join(merged_private.select("case_id", "score_before_contact"), on="case_id")
+        .filter(pl.col("contacted_at").is_not_null() & pl.col("respondent_key").is_not_null())
+        .select("case_id", "respondent_key", "contacted_at", pl.col("score_before_contact").cast(pl.Int64)),
+    ])
+    following = next_responses(con, layout, before_contact, days, rules.history_days, cases_before, renewed)
+    template = aggregate_case_rows(window_new.head(0))
+    previous = template if mergeable.is_empty() else (
+        cases_before.filter(pl.col("case_id").is_in(mergeable.implode()))
+        .join(merged_private.select("case_id", *INTERNAL_CASE_COLUMNS), on="case_id")
+        .select(template.columns)
+        .cast(template.schema)
     )
-    rebuilt = build_cases(touched_rows, touched_state, rules, following, events)
-    keep = cases_before.join(rebuilt.select("case_id"), on="case_id", how="anti")
+    aggregated = pl.concat([
+        aggregate_case_rows(full_rows),
+        merge_case_rows(previous, window_new.filter(pl.col("case_id").is_in(mergeable.implode()))),
+    ])
+    touched_state = state.filter(pl.col("case_id").is_in(touched_ids.implode()))
+    rebuilt_all = finish_cases(aggregated, touched_state, rules, following, events)
+    rebuilt = rebuilt_all.drop(INTERNAL_CASE_COLUMNS)
+    keep = cases_before.filter(~pl.col("case_id").is_in(rebuilt["case_id"].implode()))
     # The kept cases stay in their order (by opening); the rebuilt ones follow, by opening too.
     if keep.is_empty() or rebuilt.is_empty():
         cases = rebuilt if keep.is_empty() else keep
     else:
         cases = pl.concat([keep, rebuilt], how="diagonal_relaxed").select(rebuilt.columns)
-    contacts = pl.concat([
-        store.read(store.contacts, CONTACTS_SCHEMA).join(rebuilt.select("case_id"), on="case_id", how="anti"),
-        case_contacts(touched_rows, rebuilt),
-    ])
+    private = case_private(
+        pl.concat([full_rows, window_new.filter(pl.col("case_id").is_in(mergeable.implode()))]),
+        rebuilt_all,
+        before_contact,
+        private_before,
+    )
+    contacts = pl.concat([private_before.filter(~pl.col("case_id").is_in(rebuilt["case_id"].implode())), private])
     store = store.commit(new_days, events if not new_events.is_empty() else None, cases, contacts)
     publish_case_tables(con, layout, store)
     return CaseRun(
-        cases, new_events, file_problems, assigned.filter(pl.col("response_date").is_in(days)).height, candidates.height, rebuilt.height
+        cases, new_events, file_problems, assigned.filter(pl.col("response_date").is_in(days)).height, candidates.height, rebuilt.height, mergeable.len()
     )
 
 
@@ -776,7 +926,7 @@ def write_crm_handoff(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -
         pl.scan_parquet(layout.table_file("detractor_cases"))
         .select(c for c in HANDOFF_COLUMNS if c == "case_id" or c not in CONTACTS_SCHEMA)
         .filter(pl.col("status").is_in(ACTIVE_STATUSES))
-        .join(contacts.cast(CONTACTS_SCHEMA), on="case_id", how="left")
+        .join(contacts.select(list(CONTACTS_SCHEMA)).cast(CONTACTS_SCHEMA), on="case_id", how="left")
         .sort("priority", "due_at", "case_id")
         .with_columns(
             pl.col("themes", "negative_keywords").list.join("; "),

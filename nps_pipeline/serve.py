@@ -159,9 +159,10 @@ class Snapshot:
         """The table's files (absolute), a daily table's for ``days`` only (with its row-less schema file)."""
         relative = self.tables.get(table, [])
         if days is not None and table in DAILY_TABLES:
-            wanted = {f"{partition_column(table)}={d.isoformat()}" for d in days}
-            relative = [f for f in relative if Path(f).parent.name in wanted or Path(f).name.startswith("_schema.")]
-        return [str(layout.root / f) for f in relative]
+            wanted = {f"/{partition_column(table)}={d.isoformat()}/" for d in days}
+            relative = [f for f in relative if f[f.rfind("/", 0, f.rfind("/")) : f.rfind("/") + 1] in wanted or "/_schema." in f]
+        root = str(layout.root)
+        return [f"{root}/{f}" for f in relative]
 
 
 def _pool_name(root: str, entry: os.DirEntry) -> str:
@@ -205,26 +206,28 @@ def uniform_tables(layout: WarehouseLayout, snapshot: Snapshot) -> list[str]:
     """The tables whose files all have the same columns and types.
 
     A pool file never changes, so each one's columns are read from its footer once and kept in
-    ``_internal/file_schemas.json`` under its pool name.
+    ``_internal/file_schemas.json``: each distinct column list once, and each pool file's index into them.
     """
     cache_path = layout.internal / "file_schemas.json"
     try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        cache = {}
-    fresh: dict[str, list[str]] = {}
+        cached = json.loads(cache_path.read_text(encoding="utf-8"))
+        known = {name: tuple(cached["schemas"][i]) for name, i in cached["files"].items()}
+    except (FileNotFoundError, ValueError, KeyError, TypeError, IndexError):
+        known = {}
+    schemas: dict[tuple[str, ...], int] = {}
+    files: dict[str, int] = {}
     uniform = []
-    for table, files in snapshot.tables.items():
+    for table, names in snapshot.tables.items():
         seen = set()
-        for name in files:
-            columns = cache.get(name)
-            if not isinstance(columns, list):
-                columns = sorted(f"{column}:{kind}" for column, kind in pl.read_parquet_schema(layout.root / name).items())
-            fresh[name] = columns
-            seen.add(tuple(columns))
+        for name in names:
+            columns = known.get(name)
+            if columns is None:
+                columns = tuple(sorted(f"{column}:{kind}" for column, kind in pl.read_parquet_schema(layout.root / name).items()))
+            files[name] = schemas.setdefault(columns, len(schemas))
+            seen.add(columns)
         if len(seen) == 1:
             uniform.append(table)
-    atomic_write_bytes(cache_path, json.dumps(fresh).encode("utf-8"))
+    atomic_write_bytes(cache_path, json.dumps({"schemas": [list(c) for c in schemas], "files": files}).encode("utf-8"))
     return uniform
 
 

@@ -99,6 +99,16 @@ def test_a_night_rewrites_only_its_own_days_of_the_case_log(tmp_path):
     )
     assert materialisation.materialization.metadata["cases_rebuilt"].value == 1
     assert len({p.name for p in store.root.glob("log/*.parquet")}) == len(store.log_days)  # replaced files are gone
+    # r10 is later than the case's responses: its previous row took it, no older log day was read,
+    # and the result is what a rebuild of the whole range from the log gives.
+    assert materialisation.materialization.metadata["cases_merged"].value == 1
+    ranged = Pipeline(tmp_path / "ranged")
+    _run_nights(ranged, one_range=True)
+    ranged.land("2026-03-05.csv", export("r10,2026-03-05T09:00:00Z,1,Awful,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana,Silva"))
+    ranged.run("2026-03-02", "2026-03-05")
+    assert_frame_equal(pipeline.table("detractor_cases", "case_id"), ranged.table("detractor_cases", "case_id"))
+    c1 = pipeline.table("detractor_cases", "case_id").filter(pl.col("first_response_id") == "r1").row(0, named=True)
+    assert (c1["responses"], c1["latest_response_id"], c1["worst_score"], c1["priority"]) == (4, "r10", 1, "P1")
 
 
 def test_a_response_whose_date_was_corrected_leaves_its_old_day(tmp_path):
