@@ -762,12 +762,11 @@ def materialise_cases(
     answered_again = state.filter(
         pl.col("contacted_at").is_not_null() & pl.col("respondent_key").is_in(_respondents_in(con, layout, days))
     )
-    private_before = store.read(store.contacts, {})
-    # A store kept before the merge state existed: every case is rebuilt once, to record it.
-    everything = [cases_before.select("case_id")] if private_before.width and "best_level" not in private_before.columns else []
-    private_before = _with_columns_of(private_before, CASE_PRIVATE_SCHEMA)
+    # A case kept before the merge state existed has none: it is rebuilt from its rows the next
+    # time it is touched, which records it.
+    private_before = _with_columns_of(store.read(store.contacts, {}), CASE_PRIVATE_SCHEMA)
     touched_ids = pl.concat(
-        [frame.select("case_id") for frame in (assigned, window_rows, moved, accepted, answered_again, *everything)]
+        [frame.select("case_id") for frame in (assigned, window_rows, moved, accepted, answered_again)]
     )["case_id"].unique()
     window_new = pl.concat(list(new_days.values())).filter(pl.col("case_id").is_in(touched_ids.implode()))
 

@@ -197,3 +197,31 @@ def test_a_warehouse_kept_before_the_case_store_is_moved_into_it_once(tmp_path):
     assert pipeline.table("detractor_case_responses").height == log.height
     # The contacts came back from the staged rows: the hand-off is the same file.
     assert (pipeline.warehouse / "handoff" / "open_cases.csv").read_text(encoding="utf-8") == handoff_before
+
+
+def test_a_case_without_merge_state_is_rebuilt_from_its_rows_then_merged_the_next_night(tmp_path):
+    pipeline = Pipeline(tmp_path / "nightly")
+    _run_nights(pipeline, one_range=False)
+    # As a store written before the merge state existed: contacts only.
+    store = CaseStore.load(WarehouseLayout(pipeline.warehouse).internal / "cases")
+    contacts = store.path(store.contacts)
+    pl.read_parquet(contacts).select("case_id", "email", "name", "latest_comment").write_parquet(contacts)
+
+    nights = {
+        "2026-03-05": "r10,2026-03-05T09:00:00Z,1,Awful,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana,Silva",
+        "2026-03-06": "r11,2026-03-06T09:00:00Z,4,Still bad,C1,c1@example.com,email,EMEA,Pro,support,standard,en,Ana,Silva",
+    }
+    merged = []
+    for day, row in nights.items():
+        pipeline.land(f"{day}.csv", export(row))
+        result = pipeline.run(day)
+        event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "detractor_cases")
+        merged.append(event.materialization.metadata["cases_merged"].value)
+    assert merged == [0, 1]
+
+    ranged = Pipeline(tmp_path / "ranged")
+    _run_nights(ranged, one_range=True)
+    for day, row in nights.items():
+        ranged.land(f"{day}.csv", export(row))
+    ranged.run("2026-03-02", "2026-03-06")
+    assert_frame_equal(pipeline.table("detractor_cases", "case_id"), ranged.table("detractor_cases", "case_id"))
