@@ -782,6 +782,7 @@ def materialise_cases(
         window_new.filter(pl.col("case_id").is_in(full_ids)),
     ])
     full_state = state.filter(pl.col("case_id").is_in(full_ids))
+    merged_rows = window_new.filter(pl.col("case_id").is_in(mergeable.implode()))
     merged_private = private_before.filter(pl.col("case_id").is_in(mergeable.implode()))
     before_contact = pl.concat([
         score_before_contact(full_rows, full_state),
@@ -799,7 +800,7 @@ def materialise_cases(
     )
     aggregated = pl.concat([
         aggregate_case_rows(full_rows),
-        merge_case_rows(previous, window_new.filter(pl.col("case_id").is_in(mergeable.implode()))),
+        merge_case_rows(previous, merged_rows),
     ])
     touched_state = state.filter(pl.col("case_id").is_in(touched_ids.implode()))
     rebuilt_all = finish_cases(aggregated, touched_state, rules, following, events)
@@ -811,7 +812,7 @@ def materialise_cases(
     else:
         cases = pl.concat([keep, rebuilt], how="diagonal_relaxed").select(rebuilt.columns)
     private = case_private(
-        pl.concat([full_rows, window_new.filter(pl.col("case_id").is_in(mergeable.implode()))]),
+        pl.concat([full_rows, merged_rows]),
         rebuilt_all,
         before_contact,
         private_before,
@@ -863,8 +864,7 @@ def migrate_legacy_log(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
     log_rows = log.select("source_file", "source_row")  # noqa: F841 - scanned by name in the SQL
     private = con.sql(sql("select_case_contacts_from_staged"), params={"staged_files": layout.all_staged_files()}).pl()
     log = log.join(private, on=["source_file", "source_row"], how="left")
-    log = log.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in CASE_RESPONSES_SCHEMA.items() if c not in log.columns])
-    log = log.select(list(CASE_RESPONSES_SCHEMA)).cast(CASE_RESPONSES_SCHEMA)
+    log = _with_columns_of(log, CASE_RESPONSES_SCHEMA)
     state = case_state(case_index(log), events)
     previous_path = layout.table_file("detractor_cases")
     previous = pl.read_parquet(previous_path) if previous_path.exists() else pl.DataFrame()

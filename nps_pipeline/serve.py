@@ -159,8 +159,9 @@ class Snapshot:
         """The table's files (absolute), a daily table's for ``days`` only (with its row-less schema file)."""
         relative = self.tables.get(table, [])
         if days is not None and table in DAILY_TABLES:
-            wanted = {f"/{partition_column(table)}={d.isoformat()}/" for d in days}
-            relative = [f for f in relative if f[f.rfind("/", 0, f.rfind("/")) : f.rfind("/") + 1] in wanted or "/_schema." in f]
+            wanted = {f"{partition_column(table)}={d.isoformat()}" for d in days}
+            # snapshots/pool/<table>/<column>=<day>/<file>, or the table's own _schema file
+            relative = [f for f in relative if f.rsplit("/", 2)[-2] in wanted or "/_schema." in f]
         root = str(layout.root)
         return [f"{root}/{f}" for f in relative]
 
