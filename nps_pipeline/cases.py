@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +33,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from nps_pipeline import lookback
 from nps_pipeline.case_rules import CaseRules
 from nps_pipeline.case_store import CaseStore
-from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, chunks, days_in, link_or_copy, replace_days, sql, write_relation_file
+from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, link_or_copy, sql, write_relation_file
 from nps_pipeline.themes import tag
 
 STATUSES = ("open", "contacted", "in_progress", "resolved", "closed")
@@ -44,8 +44,6 @@ ACTIVE_STATUSES = ("open", "contacted", "in_progress")
 UPDATE_COLUMNS = ("case_id", "status", "owner", "contacted_at", "resolved_at", "root_cause", "note")
 REQUIRED_UPDATE_COLUMNS = ("case_id", "status")
 LEVEL = {"P1": 1, "P2": 2, "P3": 3}
-# The customers' earlier responses, compact, one file per day of ``responses`` (the look-back reads it).
-RESPONDENT_INDEX = "_internal/respondent_index"
 
 CASE_RESPONSES_SCHEMA = {
     "response_id": pl.String,
@@ -139,49 +137,23 @@ def _replace(path: Path, write) -> None:
 # ---------------------------------------------------------------- candidates and assignment
 
 
-def update_respondent_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> list[dt.date]:
-    """Bring the look-back index up to date for ``days``: one small file per day of ``responses``.
-
-    A day is (re)indexed when its responses file is newer than its index file, so a re-run day, a
-    warehouse from before the index, or a run that died half-way is caught up here. Returns those days.
-    """
-    schema_file = layout.table_dir(RESPONDENT_INDEX) / SCHEMA_FILE
-    if not schema_file.exists():  # every read of the index starts with it, so none comes up empty
-        responses_schema = str(layout.table_dir("responses") / SCHEMA_FILE)
-        write_relation_file(con.sql(sql("select_respondent_index"), params={"files": [responses_schema]}), schema_file, layout.tmp)
-    stale = []
-    for day in days:
-        source, target = layout.day_file("responses", day), layout.day_file(RESPONDENT_INDEX, day)
-        if not source.exists():
-            target.unlink(missing_ok=True)
-        elif not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns:
-            stale.append(day)
-    for chunk in chunks(stale):
-        files = [str(layout.day_file("responses", day)) for day in chunk]
-        replace_days(con.sql(sql("select_respondent_index"), params={"files": files}), layout, RESPONDENT_INDEX, chunk)
-        # A day whose responses carry no key still gets its (empty) file: it is indexed, not stale.
-        for day in chunk:
-            if not layout.day_file(RESPONDENT_INDEX, day).exists():
-                _replace(layout.day_file(RESPONDENT_INDEX, day), lambda tmp: shutil.copyfile(schema_file, tmp))
-    return stale
-
-
 def case_candidates(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], rules: CaseRules
 ) -> pl.DataFrame:
     """The window's detractor responses with history flags, keywords, priority and queue."""
-    history_days = days_in(days[0] - dt.timedelta(days=rules.history_days), days[-1] + dt.timedelta(days=1))
-    update_respondent_index(con, layout, history_days)
+    history = lookback.look_back(con, layout, days, rules.history_days)
     frame = con.sql(
         sql("select_case_candidates"),
         params={
             "window_files": layout.table_files_for_days("responses", days),
-            "history_files": layout.table_files_for_days(RESPONDENT_INDEX, history_days),
+            "history_files": history.files,
+            "horizon": history.horizon,
             "staged_files": layout.staged_files_for_days(days),
             "first_day": days[0],
             "last_day": days[-1],
         },
     ).pl()
+    lookback.refresh_summary(con, layout, days, history)
     keywords = tag(
         frame.filter(pl.col("comment").is_not_null()).with_columns(
             theme_language=pl.coalesce("comment_language", "language")

@@ -1,4 +1,4 @@
--- Select the window's detractor responses with the staged contact (email, name) and what the customer's earlier responses (within the respondent index files of the look-back) say: repeat detractor, previous score, worsening.
+-- Select the window's detractor responses with the staged contact (email, name) and what the customer's earlier responses since $horizon (in the look-back files: summary and respondent index) say: repeat detractor, previous score, worsening.
 WITH window_detractors AS (
     SELECT
         response_id, response_date, submitted_at, respondent_key, score, comment, language, comment_language,
@@ -22,6 +22,8 @@ history AS (
     SELECT p.respondent_key, h.response_id, h.submitted_at, h.score, h.is_detractor
     FROM read_parquet($history_files, union_by_name = true) AS h
     JOIN window_prefixes AS p USING (respondent_prefix)
+    -- The summary keeps each customer's latest response and latest detractor, however old.
+    WHERE h.response_date >= $horizon
 ),
 earlier AS (
     SELECT
