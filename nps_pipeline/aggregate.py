@@ -6,10 +6,12 @@ Every figure is computed from summed counts of each score, so any window is a su
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 import duckdb
 
-from nps_pipeline.storage import WarehouseLayout, chunks, days_in, replace_days, sql
+from nps_pipeline.storage import WarehouseLayout, chunks, days_in, refresh_derived_days, replace_days, sql
 from nps_pipeline.weighting import Population, cell_weights
 
 
@@ -54,6 +56,8 @@ def materialise_nps_daily_segment(con, layout: WarehouseLayout, days: list[dt.da
 LONGEST_TRAILING = 90
 LOOKBACK_DAYS = 190
 SIGNIFICANCE_LEVEL = 0.05
+# Each day's respondent cells for the weighting strata, one folder per list of strata (internal, never published).
+WEIGHTING_CELLS = "_internal/weighting_cells"
 
 
 def quarter_end(day: dt.date) -> dt.date:
@@ -68,6 +72,11 @@ def window_end_days(days: list[dt.date]) -> list[dt.date]:
     return days_in(days[0], last + dt.timedelta(days=1))
 
 
+def window_span(ends: list[dt.date], lookback_days: int) -> list[dt.date]:
+    """The days the windows ending on ``ends`` and ``lookback_days`` before them cover."""
+    return days_in(ends[0] - dt.timedelta(days=lookback_days), ends[-1] + dt.timedelta(days=1))
+
+
 def window_params(layout: WarehouseLayout, days: list[dt.date], source_table: str, lookback_days: int = LOOKBACK_DAYS) -> tuple[dict, list[dt.date]]:
     """Bound parameters shared by the window queries, and the window ends a run over ``days`` replaces.
 
@@ -75,7 +84,7 @@ def window_params(layout: WarehouseLayout, days: list[dt.date], source_table: st
     ``spine`` the days of that span that are materialised (have an ``nps_daily`` file).
     """
     ends = window_end_days(days)
-    around = days_in(ends[0] - dt.timedelta(days=lookback_days), ends[-1] + dt.timedelta(days=1))
+    around = window_span(ends, lookback_days)
     params = {
         "files": layout.table_files_for_days(source_table, around),
         "spine": layout.days_with_files("nps_daily", around),
@@ -97,8 +106,8 @@ def materialise_nps_windows(con, layout: WarehouseLayout, days: list[dt.date], l
 def nps_windows_weighted_relation(
     con, params: dict, population: Population | None, low_sample_threshold: int
 ) -> duckdb.DuckDBPyRelation:
-    """Overall NPS per window beside its weighted NPS; ``params`` are the window parameters over ``responses``."""
-    cells = con.sql(sql("select_weighting_cells"), params={**params, "strata": population.strata if population else []}).pl()
+    """Overall NPS per window beside its weighted NPS; ``params`` are the window parameters over the daily cells files."""
+    cells = con.sql(sql("select_weighting_cells"), params=params).pl()
     weights = cell_weights(cells, population)
     con.register("window_cells", cells.drop("cell_values").to_arrow())
     con.register("cell_weights", weights.to_arrow())
@@ -114,15 +123,26 @@ def nps_windows_weighted_relation(
     )
 
 
+def weighting_cells_table(strata: list[str]) -> str:
+    """Where each day's respondent cells for ``strata`` are kept: one folder per list of strata, so a new population file starts afresh."""
+    signature = hashlib.sha256(json.dumps(strata).encode("utf-8")).hexdigest()[:12]
+    return f"{WEIGHTING_CELLS}/{signature}"
+
+
 def materialise_nps_windows_weighted(
     con, layout: WarehouseLayout, days: list[dt.date], population: Population | None, low_sample_threshold: int
 ) -> dict[dt.date, int]:
     """Overall NPS per window beside its weighted NPS (NULL where no population file is set).
 
-    Read from the responses (the strata are whatever the population file names), without a change
-    test, so only the longest window's days before the range are needed.
+    Summed from each day's respondent cells (the strata are whatever the population file names),
+    kept under ``_internal/weighting_cells`` and derived again only for days whose responses
+    changed; without a change test, so only the longest window's days before the range are needed.
     """
-    params, ends = window_params(layout, days, "responses", lookback_days=LONGEST_TRAILING + 1)
+    strata = population.strata if population else []
+    cells = weighting_cells_table(strata)
+    around = window_span(window_end_days(days), LONGEST_TRAILING + 1)
+    refresh_derived_days(con, layout, "responses", cells, "select_weighting_cells_daily", around, {"strata": strata})
+    params, ends = window_params(layout, days, cells, lookback_days=LONGEST_TRAILING + 1)
     relation = nps_windows_weighted_relation(con, params, population, low_sample_threshold)
     return replace_days(relation, layout, "nps_windows_weighted", ends)
 

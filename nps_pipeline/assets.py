@@ -486,7 +486,8 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
     with nps.writing() as con:
         written = aggregate.materialise_nps_windows(con, layout, days, nps.low_sample_threshold)
         frame = _latest_windows(con, nps, "nps_windows", "select_window_overview", written, days[-1])
-        charts = report.charts_for(con, layout, days[-1])
+        with report.report_sources(con, layout, days[-1]) as sources:
+            charts = report.charts_for(con, sources)
     latest_28 = frame.filter(pl.col("window_type") == "trailing_28d")
     latest_nps = latest_28["nps"][0] if not latest_28.is_empty() else None
     return dg.MaterializeResult(
@@ -849,8 +850,9 @@ def nps_report(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     if as_of is None:
         return dg.MaterializeResult(metadata={"path": "no day materialised yet"})
     with nps.writing() as con:
-        charts = report.charts_for(con, layout, as_of)
-        path = report.write_report(con, layout, as_of, nps.low_sample_threshold, _weighting_label(nps), charts)
+        with report.report_sources(con, layout, as_of) as sources:
+            charts = report.charts_for(con, sources)
+            path = report.write_report(con, layout, sources, nps.low_sample_threshold, _weighting_label(nps), charts)
     context.log.info(f"wrote {path} (as of {as_of})")
     return dg.MaterializeResult(
         metadata={

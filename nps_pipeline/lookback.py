@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, atomic_write_bytes, chunks, days_in, replace_days, sql, write_relation_file
+from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, refresh_derived_days, sql, write_relation_file
 
 RESPONDENT_INDEX = "_internal/respondent_index"
 SUMMARY_DIR = "_internal/respondent_summary"
@@ -34,30 +34,8 @@ SUMMARY_LAG_DAYS = 7
 
 
 def update_respondent_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> list[dt.date]:
-    """Bring the look-back index up to date for ``days``: one small file per day of ``responses``.
-
-    A day is (re)indexed when its responses file is newer than its index file, so a re-run day, a
-    warehouse from before the index, or a run that died half-way is caught up here. Returns those days.
-    """
-    schema_file = layout.table_dir(RESPONDENT_INDEX) / SCHEMA_FILE
-    if not schema_file.exists():  # every read of the index starts with it, so none comes up empty
-        responses_schema = str(layout.table_dir("responses") / SCHEMA_FILE)
-        write_relation_file(con.sql(sql("select_respondent_index"), params={"files": [responses_schema]}), schema_file, layout.tmp)
-    stale = []
-    for day in days:
-        source, target = layout.day_file("responses", day), layout.day_file(RESPONDENT_INDEX, day)
-        if not source.exists():
-            target.unlink(missing_ok=True)
-        elif not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns:
-            stale.append(day)
-    for chunk in chunks(stale):
-        files = [str(layout.day_file("responses", day)) for day in chunk]
-        replace_days(con.sql(sql("select_respondent_index"), params={"files": files}), layout, RESPONDENT_INDEX, chunk)
-        # A day whose responses carry no key still gets its (empty) file: it is indexed, not stale.
-        for day in chunk:
-            if not layout.day_file(RESPONDENT_INDEX, day).exists():
-                atomic_write_bytes(layout.day_file(RESPONDENT_INDEX, day), schema_file.read_bytes())
-    return stale
+    """Bring the look-back index up to date for ``days`` (a day is indexed again when its responses file is newer)."""
+    return refresh_derived_days(con, layout, "responses", RESPONDENT_INDEX, "select_respondent_index", days)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -29,28 +32,55 @@ def trend_points(frame: pl.DataFrame, day_column: str) -> list[TrendPoint]:
     ]
 
 
-def daily_trend(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> list[TrendPoint]:
-    frame = con.sql(sql("select_daily_series"), params={"files": layout.table_files_for_days("nps_daily", days)}).pl()
+@dataclass(frozen=True)
+class ReportSources:
+    """The files the report and its charts read, for the ``TREND_DAYS`` days to ``as_of``."""
+
+    as_of: dt.date
+    windows: list[str]
+    daily: list[str]
+    weighted: list[str]
+    benchmark: list[str]
+
+
+@contextlib.contextmanager
+def report_sources(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, as_of: dt.date) -> Iterator[ReportSources]:
+    """The report's sources, the windows of its days copied into one temporary file.
+
+    Several queries read the windows: one footer each instead of one per day (180 files).
+    """
+    days = days_in(as_of - dt.timedelta(days=TREND_DAYS - 1), as_of + dt.timedelta(days=1))
+    layout.tmp.mkdir(parents=True, exist_ok=True)
+    windows = layout.tmp / f"report-windows-{uuid.uuid4().hex}.parquet"
+    con.sql(sql("select_parquet_files"), params={"files": layout.table_files_for_days("nps_windows", days)}).to_parquet(str(windows))
+    try:
+        yield ReportSources(
+            as_of,
+            [str(windows)],
+            layout.table_files_for_days("nps_daily", days),
+            layout.table_files_for_days("nps_windows_weighted", days),
+            layout.table_files_for_days("nps_benchmark_comparison", days),
+        )
+    finally:
+        windows.unlink(missing_ok=True)
+
+
+def daily_trend(con: duckdb.DuckDBPyConnection, files: list[str]) -> list[TrendPoint]:
+    frame = con.sql(sql("select_daily_series"), params={"files": files}).pl()
     return trend_points(frame, "response_date")
 
 
-def window_trend(con, layout: WarehouseLayout, days: list[dt.date], window_type: str, dimension: str = "overall", segment: str = "all") -> list[TrendPoint]:
+def window_trend(con, files: list[str], window_type: str, dimension: str = "overall", segment: str = "all") -> list[TrendPoint]:
     frame = con.sql(
         sql("select_window_series"),
-        params={
-            "files": layout.table_files_for_days("nps_windows", days),
-            "window_type": window_type,
-            "dimension": dimension,
-            "segment": segment,
-        },
+        params={"files": files, "window_type": window_type, "dimension": dimension, "segment": segment},
     ).pl()
     return trend_points(frame, "window_end")
 
 
-def segment_breakdown(con, layout: WarehouseLayout, window_end: dt.date, window_type: str = SEGMENT_WINDOW) -> pl.DataFrame:
+def segment_breakdown(con, files: list[str], window_end: dt.date, window_type: str = SEGMENT_WINDOW) -> pl.DataFrame:
     return con.sql(
-        sql("select_window_segments"),
-        params={"files": layout.table_files_for_days("nps_windows", [window_end]), "window_type": window_type, "window_end": window_end},
+        sql("select_window_segments"), params={"files": files, "window_type": window_type, "window_end": window_end}
     ).pl()
 
 
@@ -70,18 +100,18 @@ class ReportCharts:
     segments: str
 
 
-def charts_for(con, layout: WarehouseLayout, as_of: dt.date) -> ReportCharts:
+def charts_for(con, sources: ReportSources) -> ReportCharts:
     """The two pictures every NPS asset shows: the trend with its band, and the latest segment breakdown."""
-    days = days_in(as_of - dt.timedelta(days=TREND_DAYS - 1), as_of + dt.timedelta(days=1))
+    as_of = sources.as_of
     trend = trend_svg(
         f"NPS, trailing 28 days and daily, to {as_of.isoformat()}",
-        window_trend(con, layout, days, "trailing_28d"),
-        daily_trend(con, layout, days),
+        window_trend(con, sources.windows, "trailing_28d"),
+        daily_trend(con, sources.daily),
         labels=("trailing 28 days", "daily (hollow: low sample)"),
     )
     segments = segments_svg(
         f"NPS by segment, 28 days to {as_of.isoformat()} (95 % intervals)",
-        segment_bars(segment_breakdown(con, layout, as_of)),
+        segment_bars(segment_breakdown(con, sources.windows, as_of)),
     )
     return ReportCharts(trend, segments)
 
@@ -141,24 +171,17 @@ companies), not a company's own transactional NPS: compare like with like. Year,
 def render_report(
     con: duckdb.DuckDBPyConnection,
     layout: WarehouseLayout,
-    as_of: dt.date,
+    sources: ReportSources,
     low_sample_threshold: int,
     weighting: str,
     charts: ReportCharts,
 ) -> str:
-    days = days_in(as_of - dt.timedelta(days=TREND_DAYS - 1), as_of + dt.timedelta(days=1))
-    window_files = layout.table_files_for_days("nps_windows", days)
-    latest = con.sql(sql("select_window_overview"), params={"files": window_files, "last_end": as_of}).pl()
-    periods = con.sql(sql("select_period_changes"), params={"files": window_files}).pl()
-    weighted = con.sql(
-        sql("select_weighted_window_overview"),
-        params={"files": layout.table_files_for_days("nps_windows_weighted", days), "last_end": as_of},
-    ).pl()
-    benchmark = con.sql(
-        sql("select_benchmark_overview"),
-        params={"files": layout.table_files_for_days("nps_benchmark_comparison", days), "last_end": as_of},
-    ).pl()
-    segments = segment_breakdown(con, layout, as_of).select(
+    as_of = sources.as_of
+    latest = con.sql(sql("select_window_overview"), params={"files": sources.windows, "last_end": as_of}).pl()
+    periods = con.sql(sql("select_period_changes"), params={"files": sources.windows}).pl()
+    weighted = con.sql(sql("select_weighted_window_overview"), params={"files": sources.weighted, "last_end": as_of}).pl()
+    benchmark = con.sql(sql("select_benchmark_overview"), params={"files": sources.benchmark, "last_end": as_of}).pl()
+    segments = segment_breakdown(con, sources.windows, as_of).select(
         "dimension", "segment", "responses", "nps", "nps_ci_low", "nps_ci_high", "low_sample", "nps_change", "change_p_value",
         "significant_change",
     )
@@ -178,7 +201,7 @@ def render_report(
     )
 
 
-def write_report(con, layout: WarehouseLayout, as_of: dt.date, low_sample_threshold: int, weighting: str, charts: ReportCharts):
+def write_report(con, layout: WarehouseLayout, sources: ReportSources, low_sample_threshold: int, weighting: str, charts: ReportCharts):
     path = layout.root / REPORT_FILE
-    atomic_write_bytes(path, render_report(con, layout, as_of, low_sample_threshold, weighting, charts).encode("utf-8"))
+    atomic_write_bytes(path, render_report(con, layout, sources, low_sample_threshold, weighting, charts).encode("utf-8"))
     return path

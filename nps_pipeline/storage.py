@@ -186,6 +186,43 @@ def count_rows(files: list[str]) -> int:
     return duckdb.sql(sql("count_parquet_rows"), params={"files": files}).fetchall()[0][0]
 
 
+def refresh_derived_days(
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    source: str,
+    target: str,
+    query: str,
+    days: list[dt.date],
+    params: dict | None = None,
+) -> list[dt.date]:
+    """Bring ``target``, one file per day derived from the daily table ``source`` by ``query`` (over ``$files``), up to date for ``days``.
+
+    A day is derived again when its source file is newer than its own, so a re-run day, a warehouse
+    from before ``target`` existed, or a run that died half-way is caught up; a day without a source
+    file loses its own. Returns the days derived now.
+    """
+    params = params or {}
+    schema_file = layout.table_dir(target) / SCHEMA_FILE
+    if not schema_file.exists():  # every read starts with it, so none comes up empty
+        source_schema = str(layout.table_dir(source) / SCHEMA_FILE)
+        write_relation_file(con.sql(sql(query), params={**params, "files": [source_schema]}), schema_file, layout.tmp)
+    stale = []
+    for day in days:
+        origin, derived = layout.day_file(source, day), layout.day_file(target, day)
+        if not origin.exists():
+            derived.unlink(missing_ok=True)
+        elif not derived.exists() or derived.stat().st_mtime_ns < origin.stat().st_mtime_ns:
+            stale.append(day)
+    for chunk in chunks(stale):
+        files = [str(layout.day_file(source, day)) for day in chunk]
+        replace_days(con.sql(sql(query), params={**params, "files": files}), layout, target, chunk)
+        # A day that derives no row still gets its (empty) file: it is up to date, not stale.
+        for day in chunk:
+            if not layout.day_file(target, day).exists():
+                atomic_write_bytes(layout.day_file(target, day), schema_file.read_bytes())
+    return stale
+
+
 def replace_days(
     relation: duckdb.DuckDBPyRelation,
     layout: WarehouseLayout,

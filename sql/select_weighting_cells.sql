@@ -1,24 +1,10 @@
--- Select each window's respondent cells (the $strata values, trimmed and lower-cased) with responses, promoters and detractors, for windows ending in [$range_start, $range_end]; a window without responses has one row with no cell.
+-- Select each window's respondent cells with responses, promoters and detractors, summed from the daily cells files given, for windows ending in [$range_start, $range_end]; a window without responses has one row with no cell.
 WITH windows AS (
     SELECT * FROM nps_window_definitions($spine, $range_start, $range_end)
 ),
 cells_daily AS (
-    SELECT
-        response_date,
-        list_transform(
-            CAST($strata AS VARCHAR[]),
-            lambda name: coalesce(lower(trim(
-                CASE name
-                    WHEN 'channel' THEN channel WHEN 'region' THEN region WHEN 'product' THEN product
-                    WHEN 'touchpoint' THEN touchpoint WHEN 'customer_tier' THEN customer_tier
-                    WHEN 'language' THEN language WHEN 'source_format' THEN source_format
-                    ELSE json_extract_string(attributes, '$."' || replace(name, '"', '\"') || '"')
-                END)), '')) AS cell_values,
-        count(*) AS responses,
-        count(*) FILTER (WHERE score >= 9) AS promoters,
-        count(*) FILTER (WHERE score <= 6) AS detractors
+    SELECT response_date, cell_values, responses, promoters, detractors
     FROM read_parquet($files, union_by_name = true)
-    GROUP BY ALL
 )
 SELECT
     windows.window_type,

@@ -126,20 +126,27 @@ def test_pictures_in_the_ui_and_the_static_report(windows_run):
 def test_a_late_file_updates_every_window_it_falls_in(tmp_path):
     rows = two_months()
     late = [(f"late{i}", "2024-01-25", 0, "web", "NA", "basic") for i in range(20)]
-    incremental = Pipeline(tmp_path / "incremental")
+    # Weighted by region: the re-run day's respondent cells are derived again, the others' kept.
+    population = tmp_path / "population.csv"
+    population.write_text("region,population_share\nEMEA,60\nNA,40\n", encoding="utf-8")
+    incremental = Pipeline(tmp_path / "incremental", weighting_file=str(population))
     incremental.land("two_months.csv", export(rows))
     assert incremental.run("2024-01-01", "2024-02-29").success
     incremental.land("late.csv", export(late))
     assert incremental.run("2024-01-25").success
 
-    full = Pipeline(tmp_path / "full")
+    full = Pipeline(tmp_path / "full", weighting_file=str(population))
     full.land("two_months.csv", export(rows))
     full.land("late.csv", export(late))
     assert full.run("2024-01-01", "2024-02-29").success
 
     order = "window_end, window_type, dimension, segment"
     assert incremental.table("nps_windows", order).equals(full.table("nps_windows", order))
-    assert incremental.table("nps_windows_weighted", "window_end, window_type").equals(full.table("nps_windows_weighted", "window_end, window_type"))
+    weighted = incremental.table("nps_windows_weighted", "window_end, window_type")
+    assert weighted.equals(full.table("nps_windows_weighted", "window_end, window_type"))
+    late_week = weighted.filter((pl.col("window_type") == "trailing_7d") & (pl.col("window_end") == dt.date(2024, 1, 25))).row(0, named=True)
+    # 35 EMEA responses at NPS 0 and 20 NA detractors, weighted 60/40: 0.6 * 0 + 0.4 * -100.
+    assert late_week["responses"] == 55 and late_week["weighted_nps"] == pytest.approx(-40.0)
     # The late detractors moved the trailing 28 days ending 20 February, a day the re-run did not name.
     moved = overall(incremental.table("nps_windows"), "trailing_28d").filter(pl.col("window_end") == dt.date(2024, 2, 20))
     assert moved["responses"][0] == 28 * 5 + 20
