@@ -213,7 +213,10 @@ def _weighted(con, tmp: Path, responses: pl.DataFrame, strata: list[str], shares
         entries = [{"cell": cell.lower(), "share": share} for cell, share in shares.items()]
     else:
         entries = [{"dimension": strata.index(d), "value": v.lower(), "share": share} for (d, v), share in shares.items()]
-    params = {"files": [str(responses_file)], "spine": spine, "range_start": spine[0], "range_end": spine[-1] + dt.timedelta(days=92)}
+    # Each day's cells, as the pipeline keeps them under _internal/weighting_cells.
+    cells_file = tmp / "cells.parquet"
+    con.sql(sql("select_weighting_cells_daily"), params={"files": [str(responses_file)], "strata": strata}).to_parquet(str(cells_file))
+    params = {"files": [str(cells_file)], "spine": spine, "range_start": spine[0], "range_end": spine[-1] + dt.timedelta(days=92)}
     population = Population("test.csv", strata, method, entries, "test")
     return aggregate.nps_windows_weighted_relation(con, params, population, 30).pl()
 
