@@ -57,6 +57,7 @@ INGEST_FILES_SCHEMA = {
 SNAPSHOTS_KEPT = 3
 READER_STORAGE_VERSION = "v1.0.0"
 SNAPSHOT_RETENTION = dt.timedelta(hours=1)
+PUBLISHING_MARK = ".publishing-"
 
 
 def materialise_quarantine(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> int:
@@ -232,16 +233,24 @@ def uniform_tables(layout: WarehouseLayout, snapshot: Snapshot) -> list[str]:
     return uniform
 
 
-def prune_snapshots(layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retention: dt.timedelta = SNAPSHOT_RETENTION) -> list[str]:
+def prune_snapshots(
+    layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retention: dt.timedelta = SNAPSHOT_RETENTION, sweep: bool = False
+) -> list[str]:
     """Remove snapshots older than ``retention`` beyond the newest ``keep`` (a reader may still hold one),
-    then every pool file no remaining snapshot lists."""
+    then the pool files only they listed.
+
+    A pool file is linked by the publish that lists it, so the removed snapshots' files are the only
+    ones that can fall out of use; ``sweep`` also walks the whole pool for files no snapshot lists
+    (left by a publish that died between linking and writing its manifest).
+    """
     if not layout.snapshots.exists():
         return []
     cutoff = time.time() - retention.total_seconds()
     versions = sorted(layout.snapshots.glob("*.json"))
-    removed = []
+    removed, released = [], set()
     for path in versions[:-keep] if keep else versions:
         if path.stat().st_mtime < cutoff:
+            released.update(name for files in Snapshot.read(path).tables.values() for name in files)
             path.unlink(missing_ok=True)
             removed.append(path.stem)
     # Snapshots of the layout before the pool: one folder of links each.
@@ -249,14 +258,17 @@ def prune_snapshots(layout: WarehouseLayout, keep: int = SNAPSHOTS_KEPT, retenti
         if path.is_dir() and path.name != "pool" and path.stat().st_mtime < cutoff:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
+    if not released and not sweep:
+        return removed
     kept = {name for path in layout.snapshots.glob("*.json") for files in Snapshot.read(path).tables.values() for name in files}
     root = str(layout.root)
-    for folder, _, names in os.walk(layout.snapshots / "pool"):
-        relative = folder[len(root) + 1 :]
-        for name in names:
-            if f"{relative}/{name}" not in kept:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(folder, name))
+    if sweep:
+        released = {
+            f"{folder[len(root) + 1 :]}/{name}" for folder, _, names in os.walk(layout.snapshots / "pool") for name in names
+        }
+    for name in released - kept:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(root, name))
     return removed
 
 
@@ -322,11 +334,18 @@ def publish(layout: WarehouseLayout) -> tuple[list[str], Snapshot]:
     """Freeze the tables in a new snapshot, build ``nps.duckdb`` (views over it) beside the old one and swap it in.
 
     Until the swap, readers keep the previous snapshot whole; after it, the new one. Returns the
-    published tables and the snapshot.
+    published tables and the snapshot. Callers hold the warehouse's writer lock.
     """
+    layout.snapshots.mkdir(parents=True, exist_ok=True)
+    # A mark left by an earlier publish means it died half-way: its links may be in no snapshot.
+    interrupted = sorted(layout.snapshots.glob(f"{PUBLISHING_MARK}*"))
+    mark = layout.snapshots / f"{PUBLISHING_MARK}{uuid.uuid4().hex}"
+    mark.touch()
     snapshot = _snapshot(layout, published_tables(layout))
     _build_and_swap(layout.published_db, snapshot_sources(layout, snapshot), uniform_tables(layout, snapshot))
-    prune_snapshots(layout)
+    prune_snapshots(layout, sweep=bool(interrupted))
+    for path in [*interrupted, mark]:
+        path.unlink(missing_ok=True)
     return sorted(snapshot.tables), snapshot
 
 

@@ -133,3 +133,32 @@ def test_a_snapshot_links_only_the_files_rewritten_since_the_last_and_pruning_fr
     assert sorted(removed) == sorted([first.name, second.name])
     assert len(list(pool.rglob("*.parquet"))) == 4  # the old day-2 file went with the snapshots that listed it
     assert serve.current_snapshot(layout).name == third.name
+
+
+def test_a_publish_after_one_that_died_half_way_removes_the_pool_files_no_snapshot_lists(tmp_path):
+    import datetime as dt
+
+    from nps_pipeline import serve
+    from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout
+
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    layout.table_dir("nps_daily").mkdir(parents=True)
+    pl.DataFrame(schema={"response_date": pl.Date, "responses": pl.Int64}).write_parquet(layout.table_dir("nps_daily") / SCHEMA_FILE)
+    layout.day_file("nps_daily", dt.date(2026, 3, 1)).parent.mkdir(parents=True)
+    pl.DataFrame({"response_date": [dt.date(2026, 3, 1)], "responses": [3]}).write_parquet(layout.day_file("nps_daily", dt.date(2026, 3, 1)))
+    serve.publish(layout)
+    pool = layout.snapshots / "pool"
+    listed = sorted(pool.rglob("*.parquet"))
+    assert not list(layout.snapshots.glob(".publishing-*"))  # a publish that finishes leaves no mark
+
+    # What a publish killed after linking and before its manifest leaves: its mark and a link no snapshot lists.
+    orphan = pool / "nps_daily" / "response_date=2026-03-02" / "data.1-1.parquet"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"half")
+    (layout.snapshots / ".publishing-dead").touch()
+    serve.publish(layout)
+    assert sorted(pool.rglob("*.parquet")) == listed
+    assert not list(layout.snapshots.glob(".publishing-*"))
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        assert con.sql("SELECT sum(responses) FROM nps_daily").fetchall() == [(3,)]
