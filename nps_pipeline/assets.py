@@ -486,7 +486,7 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
     with nps.writing() as con:
         written = aggregate.materialise_nps_windows(con, layout, days, nps.low_sample_threshold)
         frame = _latest_windows(con, nps, "nps_windows", "select_window_overview", written, days[-1])
-        with report.report_sources(con, layout, days[-1]) as sources:
+        with report.report_sources(con, layout, days[-1], ("nps_windows", "nps_daily")) as sources:
             charts = report.charts_for(con, sources)
     latest_28 = frame.filter(pl.col("window_type") == "trailing_28d")
     latest_nps = latest_28["nps"][0] if not latest_28.is_empty() else None

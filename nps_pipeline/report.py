@@ -8,12 +8,13 @@ import html
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from nps_pipeline.charts import SegmentBar, TrendPoint, segments_svg, trend_svg
-from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, sql
+from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, merge_parquet_files, sql
 
 REPORT_FILE = "report.html"
 TREND_DAYS = 180
@@ -43,26 +44,32 @@ class ReportSources:
     benchmark: list[str]
 
 
-@contextlib.contextmanager
-def report_sources(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, as_of: dt.date) -> Iterator[ReportSources]:
-    """The report's sources, the windows of its days copied into one temporary file.
+REPORT_TABLES = ("nps_windows", "nps_daily", "nps_windows_weighted", "nps_benchmark_comparison")
 
-    Several queries read the windows: one footer each instead of one per day (180 files).
+
+@contextlib.contextmanager
+def report_sources(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, as_of: dt.date, tables: tuple[str, ...] = REPORT_TABLES
+) -> Iterator[ReportSources]:
+    """The report's sources: each of ``tables`` over its ``TREND_DAYS`` days copied into one temporary file.
+
+    Several queries read each table: one footer each instead of one per day (180 files). A table
+    not asked for, or not written yet, has no files.
     """
     days = days_in(as_of - dt.timedelta(days=TREND_DAYS - 1), as_of + dt.timedelta(days=1))
     layout.tmp.mkdir(parents=True, exist_ok=True)
-    windows = layout.tmp / f"report-windows-{uuid.uuid4().hex}.parquet"
-    con.sql(sql("select_parquet_files"), params={"files": layout.table_files_for_days("nps_windows", days)}).to_parquet(str(windows))
+    merged: dict[str, list[str]] = {}
     try:
-        yield ReportSources(
-            as_of,
-            [str(windows)],
-            layout.table_files_for_days("nps_daily", days),
-            layout.table_files_for_days("nps_windows_weighted", days),
-            layout.table_files_for_days("nps_benchmark_comparison", days),
-        )
+        for table in tables:
+            files = layout.table_files_for_days(table, days)
+            if files:
+                target = layout.tmp / f"report-{table}-{uuid.uuid4().hex}.parquet"
+                merged[table] = [str(target)]
+                merge_parquet_files(con, files, target)
+        yield ReportSources(as_of, *(merged.get(table, []) for table in REPORT_TABLES))
     finally:
-        windows.unlink(missing_ok=True)
+        for (path,) in merged.values():
+            Path(path).unlink(missing_ok=True)
 
 
 def daily_trend(con: duckdb.DuckDBPyConnection, files: list[str]) -> list[TrendPoint]:

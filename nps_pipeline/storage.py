@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from nps_pipeline.observe import stage
 
@@ -165,6 +166,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def merge_parquet_files(con: duckdb.DuckDBPyConnection, files: list[str], target: Path) -> None:
+    """The rows of ``files`` in one Parquet file at ``target``, columns matched by name.
+
+    polars reads the files in parallel, on the first file's columns (a table's row-less schema
+    file leads its list); files with other columns or types are merged by DuckDB's ``union_by_name``.
+    """
+    try:
+        frame = pl.scan_parquet(files, hive_partitioning=False, missing_columns="insert", extra_columns="raise").collect()
+    except pl.exceptions.PolarsError:
+        con.sql(sql("select_parquet_files"), params={"files": files}).to_parquet(str(target))
+        return
+    frame.write_parquet(target)
 
 
 def write_relation_file(relation: duckdb.DuckDBPyRelation, target: Path, tmp_root: Path) -> int:

@@ -225,3 +225,28 @@ def test_a_case_without_merge_state_is_rebuilt_from_its_rows_then_merged_the_nex
         ranged.land(f"{day}.csv", export(row))
     ranged.run("2026-03-02", "2026-03-06")
     assert_frame_equal(pipeline.table("detractor_cases", "case_id"), ranged.table("detractor_cases", "case_id"))
+
+
+def test_merging_day_files_into_one_equals_duckdb_union_by_name(tmp_path):
+    from nps_pipeline.storage import merge_parquet_files, sql
+
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    schema = {"window_end": pl.Date, "nps": pl.Float64, "segment": pl.String}
+    same = [tmp_path / "schema.parquet", tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    pl.DataFrame(schema=schema).write_parquet(same[0])
+    pl.DataFrame({"window_end": [dt.date(2026, 3, 1)], "nps": [10.0], "segment": ["all"]}).write_parquet(same[1])
+    pl.DataFrame({"window_end": [dt.date(2026, 3, 2)], "nps": [None], "segment": ["EMEA"]}, schema=schema).write_parquet(same[2])
+    # A day written before a column existed, and one whose column has another type.
+    older = tmp_path / "older.parquet"
+    pl.DataFrame({"window_end": [dt.date(2026, 2, 28)], "nps": [-5.0]}).write_parquet(older)
+    retyped = tmp_path / "retyped.parquet"
+    pl.DataFrame({"window_end": [dt.date(2026, 3, 3)], "nps": [7], "segment": ["NA"], "extra": [1]}).write_parquet(retyped)
+
+    with connect(layout) as con:
+        for files in (same, [*same, older], [*same, retyped]):
+            target = tmp_path / "merged.parquet"
+            merge_parquet_files(con, [str(f) for f in files], target)
+            expected = con.sql(sql("select_parquet_files"), params={"files": [str(f) for f in files]}).pl()
+            merged = pl.read_parquet(target)
+            assert set(merged.columns) == set(expected.columns)
+            assert_frame_equal(merged.select(expected.columns).sort("window_end"), expected.sort("window_end"), check_dtypes=False)
