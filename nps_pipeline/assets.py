@@ -292,11 +292,14 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     """
     layout = nps.layout
     manifests = staging.load_manifests(layout)
-    with nps.writing() as con:
-        rows = serve.materialise_quarantine(con, layout, manifests)
-        preview = con.sql(sql("select_quarantine_preview"), params={"file": str(layout.table_file("quarantine"))}).pl()
     run_record = _staged_in_run(nps, context.run.run_id)
     staged_now = set(json.loads(run_record.read_text(encoding="utf-8"))) if run_record.exists() else set()
+    with nps.writing() as con:
+        rows = serve.materialise_quarantine(layout, manifests)
+        # The rows this run quarantined (every file's when it staged none).
+        files = layout.per_file_table_files("quarantine")
+        shown = [f for f in files if any(f"/file_id={file_id}/" in f for file_id in staged_now)] or files
+        preview = con.sql(sql("select_quarantine_preview"), params={"files": shown}).pl()
     run_record.unlink(missing_ok=True)
     window = {d.isoformat() for d in window_days(context)}
     over = [

@@ -24,8 +24,8 @@ import polars as pl
 
 from nps_pipeline.staging import FileManifest
 from nps_pipeline.storage import (
-    DAILY_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, link_or_copy, partition_column, sql,
-    write_relation_file,
+    DAILY_TABLES, PER_FILE_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, count_rows,
+    link_or_copy, partition_column, sql, write_relation_file,
 )
 
 QUARANTINE_SCHEMA = {
@@ -60,18 +60,34 @@ SNAPSHOT_RETENTION = dt.timedelta(hours=1)
 PUBLISHING_MARK = ".publishing-"
 
 
-def materialise_quarantine(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> int:
-    """Gather every staged file's rejected rows into ``quarantine``."""
-    files = [
-        str(path)
+def materialise_quarantine(layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> int:
+    """Publish every staged file's rejected rows as ``quarantine``, one file per landed file, and return the rows.
+
+    Staging replaces a file's quarantine (a new inode), never edits it: the table holds a link to
+    each, and a night links only the files staged since the last one.
+    """
+    table_dir = layout.table_dir("quarantine")
+    table_dir.mkdir(parents=True, exist_ok=True)
+    if not (table_dir / SCHEMA_FILE).exists():
+        tmp = table_dir / f".{SCHEMA_FILE}.{uuid.uuid4().hex}.tmp"
+        pl.DataFrame(schema=QUARANTINE_SCHEMA).write_parquet(tmp)
+        os.replace(tmp, table_dir / SCHEMA_FILE)
+    layout.table_file("quarantine").unlink(missing_ok=True)  # the whole table in one file, before it was kept by file
+    wanted = {
+        m.file_id: path
         for m in manifests.values()
         if m.status == "staged" and (path := layout.staged_quarantine / f"{m.file_id}.parquet").exists()
-    ]
-    if files:
-        relation = con.sql(sql("select_quarantine"), params={"files": files})
-    else:
-        relation = con.from_arrow(pl.DataFrame(schema=QUARANTINE_SCHEMA).to_arrow())
-    return write_relation_file(relation, layout.table_file("quarantine"), layout.tmp)
+    }
+    for file_id, source in wanted.items():
+        target = layout.landed_file_part("quarantine", file_id)
+        if not (target.exists() and os.path.samefile(target, source)):
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            link_or_copy(source, tmp)
+            os.replace(tmp, target)
+    for part in table_dir.glob("file_id=*"):
+        if part.name.split("=", 1)[1] not in wanted:
+            shutil.rmtree(part, ignore_errors=True)
+    return count_rows(layout.per_file_table_files("quarantine"))
 
 
 def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> pl.DataFrame:
@@ -139,6 +155,9 @@ def published_tables(layout: WarehouseLayout) -> dict[str, list[os.DirEntry]]:
         table_dir = layout.table_dir(table)
         if (table_dir / SCHEMA_FILE).exists():
             tables[table] = _files_of(table_dir)
+    for table in PER_FILE_TABLES:
+        if (layout.table_dir(table) / SCHEMA_FILE).exists():
+            tables[table] = _files_of(layout.table_dir(table))
     for table in SINGLE_FILE_TABLES:
         if layout.table_file(table).exists():
             tables[table] = [e for e in _files_of(layout.table_dir(table)) if e.name == layout.table_file(table).name]
@@ -305,7 +324,7 @@ def view_sources(tables: Iterable[str], base: str, layout: WarehouseLayout) -> d
     base = base.rstrip("/")
     sources = {}
     for table in tables:
-        if table in DAILY_TABLES:
+        if table in DAILY_TABLES or table in PER_FILE_TABLES:
             # '**' also matches the table's own folder, so the row-less schema file is always read.
             sources[table] = f"{base}/{table}/**/*.parquet"
         else:

@@ -32,8 +32,9 @@ DAILY_TABLES = (
     "nps_themes_daily",
     "detractor_case_responses",
 )
+# Tables published with one Parquet file per landed file (``file_id=<id>/``): files are added, never rewritten.
+PER_FILE_TABLES = ("quarantine",)
 SINGLE_FILE_TABLES = (
-    "quarantine",
     "ingest_files",
     "industry_benchmarks",
     "detractor_cases",
@@ -80,6 +81,16 @@ class WarehouseLayout:
 
     def table_file(self, table: str) -> Path:
         return self.table_dir(table) / "data.parquet"
+
+    def landed_file_part(self, table: str, file_id: str) -> Path:
+        """A per-file table's file for one landed file."""
+        return self.table_dir(table) / f"file_id={file_id}" / "data.parquet"
+
+    def per_file_table_files(self, table: str) -> list[str]:
+        """A per-file table's files, led by its row-less schema file."""
+        table_dir = self.table_dir(table)
+        files = [table_dir / SCHEMA_FILE] if (table_dir / SCHEMA_FILE).exists() else []
+        return [str(p) for p in [*files, *sorted(table_dir.glob("file_id=*/data.parquet"))]]
 
     def staged_month_dir(self, month: str) -> Path:
         """Staged rows are stored by month (``YYYY-MM``), each file sorted by day: few files, cheap day reads."""

@@ -1,2 +1,5 @@
--- Select the first rejected rows of a quarantine file with their reasons, for a preview.
-SELECT source_file, source_row, reasons FROM read_parquet($file) LIMIT 20
+-- Select the first rejected rows of the quarantine files given, with their reasons, for a preview.
+SELECT source_file, source_row, reasons
+FROM read_parquet($files, union_by_name = true)
+ORDER BY source_file, source_row
+LIMIT 20

@@ -146,6 +146,32 @@ def test_bad_rows_reach_quarantine_and_bad_files_do_not_stop_others(tmp_path):
         assert row["rows_read"] == row["rows_valid"] + row["rows_duplicate"] + row["rows_quarantined"]
 
 
+def test_a_corrected_file_replaces_its_quarantined_rows_and_the_others_are_not_written_again(tmp_path):
+    pipeline = Pipeline(tmp_path, max_rejected_share=0.9)
+    eleven = GOOD.replace("r1", "a2").replace(",9,", ",11,")
+    pipeline.land("a.csv", rows_csv(GOOD, eleven, GOOD.replace("r1", "a3").replace(",9,", ",-1,")))
+    pipeline.land("b.csv", rows_csv(GOOD.replace("r1", "b1"), GOOD.replace("r1", "b2").replace(",9,", ",12,")))
+    pipeline.run("2024-03-01")
+
+    def quarantined():
+        return pipeline.table("quarantine", "source_file, source_row").select("source_file", "reasons").rows()
+
+    assert quarantined() == [
+        ("a.csv", "score 11 is outside 0-10"), ("a.csv", "score -1 is outside 0-10"), ("b.csv", "score 12 is outside 0-10"),
+    ]
+    parts = {p.parent.name: p.stat().st_ino for p in (pipeline.warehouse / "quarantine").glob("file_id=*/data.parquet")}
+    assert len(parts) == 2
+
+    pipeline.land("a.csv", rows_csv(GOOD, eleven.replace(",11,", ",9,"), GOOD.replace("r1", "a3").replace(",9,", ",-1,")), mtime=2_000_000_000)
+    pipeline.run("2024-03-01")
+    assert quarantined() == [("a.csv", "score -1 is outside 0-10"), ("b.csv", "score 12 is outside 0-10")]
+    after = {p.parent.name: p.stat().st_ino for p in (pipeline.warehouse / "quarantine").glob("file_id=*/data.parquet")}
+    changed = {name for name in after if after[name] != parts.get(name)}
+    assert len(changed) == 1 and set(after) == set(parts)  # only a.csv's part was linked again
+    for row in pipeline.table("ingest_files").iter_rows(named=True):
+        assert row["rows_read"] == row["rows_valid"] + row["rows_duplicate"] + row["rows_quarantined"]
+
+
 def test_rejected_share_over_threshold_blocks_publishing_and_names_the_file(pipeline):
     pipeline.land("mostly_bad.csv", rows_csv(GOOD, *[GOOD.replace("r1", f"b{i}").replace(",9,", ",99,") for i in range(3)]))
     result = pipeline.run("2024-03-01", raise_on_error=False)
@@ -156,7 +182,10 @@ def test_rejected_share_over_threshold_blocks_publishing_and_names_the_file(pipe
     # The reasons are written for whoever fixes the file; no NPS figure is published.
     assert {"validated_responses", "quarantine", "ingest_files"} <= materialized
     assert not materialized & {"responses", "nps_daily", "detractor_followups", "published_warehouse"}
-    quarantine = pl.read_parquet(pipeline.warehouse / "quarantine" / "data.parquet")
+    # One file per landed file, beside the table's row-less schema file.
+    parts = sorted((pipeline.warehouse / "quarantine").glob("file_id=*/data.parquet"))
+    assert len(parts) == 1 and (pipeline.warehouse / "quarantine" / "_schema.parquet").exists()
+    quarantine = pl.read_parquet(parts, hive_partitioning=False)
     assert quarantine["reasons"].to_list() == ["score 99 is outside 0-10"] * 3
     # BI readers see the reasons and the accounting too, and no NPS table.
     assert pipeline.table("quarantine")["reasons"].to_list() == ["score 99 is outside 0-10"] * 3
