@@ -297,8 +297,8 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     with nps.writing() as con:
         rows = serve.materialise_quarantine(layout, manifests)
         # The rows this run quarantined (every file's when it staged none).
-        files = layout.per_file_table_files("quarantine")
-        shown = [f for f in files if any(f"/file_id={file_id}/" in f for file_id in staged_now)] or files
+        this_run = [str(path) for file_id in staged_now if (path := layout.landed_file_part("quarantine", file_id)).exists()]
+        shown = this_run or layout.per_file_table_files("quarantine")
         preview = con.sql(sql("select_quarantine_preview"), params={"files": shown}).pl()
     run_record.unlink(missing_ok=True)
     window = {d.isoformat() for d in window_days(context)}
@@ -849,7 +849,7 @@ def _weighting_label(nps: NpsPipelineResource) -> str:
 def nps_report(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """NPS report: a static HTML page with the trend, segments, changes, weighting and benchmark, beside the warehouse."""
     layout = nps.layout
-    as_of = report.last_materialised_day(layout)
+    as_of = layout.newest_day("nps_daily")
     if as_of is None:
         return dg.MaterializeResult(metadata={"path": "no day materialised yet"})
     with nps.writing() as con:

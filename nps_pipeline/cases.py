@@ -25,8 +25,6 @@ not the history. The published tables (``detractor_cases``, ``detractor_case_res
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +34,7 @@ import polars as pl
 from nps_pipeline import lookback
 from nps_pipeline.case_rules import CaseRules
 from nps_pipeline.case_store import CaseStore
-from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, link_or_copy, sql, write_relation_file
+from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, link_or_copy, replace_file, sql, write_relation_file
 from nps_pipeline.themes import tag
 
 STATUSES = ("open", "contacted", "in_progress", "resolved", "closed")
@@ -121,17 +119,6 @@ EVENTS_SCHEMA = {
 
 def case_store(layout: WarehouseLayout) -> CaseStore:
     return CaseStore.load(layout.internal / "cases")
-
-
-def _replace(path: Path, write) -> None:
-    """Write a file beside ``path`` with ``write(tmp)`` and rename it into place: readers see old or new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- candidates and assignment
@@ -804,7 +791,7 @@ def publish_case_tables(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout,
     that died between its commit and here is caught up by the next one.
     """
     # The store's file is never written again: the published table is a link to it.
-    _replace(layout.table_file("detractor_cases"), lambda tmp: link_or_copy(store.path(store.cases), tmp))
+    replace_file(layout.table_file("detractor_cases"), lambda tmp: link_or_copy(store.path(store.cases), tmp))
     events = store.read(store.events, EVENTS_SCHEMA).drop("row_content")
     write_relation_file(con.from_arrow(events.to_arrow()), layout.table_file("case_status_updates"), layout.tmp)
 
@@ -813,12 +800,12 @@ def publish_case_tables(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout,
     legacy.unlink(missing_ok=True)
     schema_file = layout.table_dir(table) / SCHEMA_FILE
     if not schema_file.exists():
-        _replace(schema_file, pl.DataFrame(schema=CASE_RESPONSES_SCHEMA).drop(PRIVATE_COLUMNS).write_parquet)
+        replace_file(schema_file, pl.DataFrame(schema=CASE_RESPONSES_SCHEMA).drop(PRIVATE_COLUMNS).write_parquet)
     for day, name in store.log_days.items():
         target, source = layout.day_file(table, day), store.path(name)
         if not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns:
             frame = pl.read_parquet(source).drop(PRIVATE_COLUMNS)
-            _replace(target, frame.write_parquet)
+            replace_file(target, frame.write_parquet)
     if layout.table_dir(table).exists():
         for part in layout.table_dir(table).glob("response_date=*"):
             day = dt.date.fromisoformat(part.name.split("=", 1)[1])
@@ -906,5 +893,5 @@ def write_crm_handoff(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -
         .select(HANDOFF_COLUMNS)
         .collect()
     )
-    _replace(handoff_path(layout), frame.write_csv)
+    replace_file(handoff_path(layout), frame.write_csv)
     return frame

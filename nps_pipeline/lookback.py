@@ -96,12 +96,6 @@ def look_back(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: lis
     return LookBack(([summary.file] if summary else []) + index_files, horizon, summary)
 
 
-def _newest_index_day(layout: WarehouseLayout) -> dt.date | None:
-    folder = layout.table_dir(RESPONDENT_INDEX)
-    days = [p.name.split("=", 1)[1] for p in folder.glob("response_date=*")] if folder.exists() else []
-    return dt.date.fromisoformat(max(days)) if days else None
-
-
 def refresh_summary(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], used: LookBack) -> bool:
     """After a window that reaches the newest indexed day: fold the index days before its last day into the summary.
 
@@ -111,7 +105,7 @@ def refresh_summary(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, day
     """
     # The window's last day stays out: a re-run of the latest night keeps the summary usable.
     through = days[-1] - dt.timedelta(days=1)
-    newest = _newest_index_day(layout)
+    newest = layout.newest_day(RESPONDENT_INDEX)
     if newest is None or days[-1] < newest or through < used.horizon:
         return False
     previous = used.summary

@@ -21,11 +21,6 @@ TREND_DAYS = 180
 SEGMENT_WINDOW = "trailing_28d"
 
 
-def last_materialised_day(layout: WarehouseLayout) -> dt.date | None:
-    days = [p.name.split("=", 1)[1] for p in layout.table_dir("nps_daily").glob("response_date=*") if (p / "data.parquet").exists()]
-    return dt.date.fromisoformat(max(days)) if days else None
-
-
 def trend_points(frame: pl.DataFrame, day_column: str) -> list[TrendPoint]:
     return [
         TrendPoint(row[day_column], row["nps"], row["nps_ci_low"], row["nps_ci_high"], bool(row["low_sample"]))

@@ -25,7 +25,7 @@ import polars as pl
 from nps_pipeline.staging import FileManifest
 from nps_pipeline.storage import (
     DAILY_TABLES, PER_FILE_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, count_rows,
-    link_or_copy, partition_column, sql, write_relation_file,
+    link_or_copy, partition_column, replace_file, sql, write_relation_file,
 )
 
 QUARANTINE_SCHEMA = {
@@ -69,9 +69,7 @@ def materialise_quarantine(layout: WarehouseLayout, manifests: dict[str, FileMan
     table_dir = layout.table_dir("quarantine")
     table_dir.mkdir(parents=True, exist_ok=True)
     if not (table_dir / SCHEMA_FILE).exists():
-        tmp = table_dir / f".{SCHEMA_FILE}.{uuid.uuid4().hex}.tmp"
-        pl.DataFrame(schema=QUARANTINE_SCHEMA).write_parquet(tmp)
-        os.replace(tmp, table_dir / SCHEMA_FILE)
+        replace_file(table_dir / SCHEMA_FILE, pl.DataFrame(schema=QUARANTINE_SCHEMA).write_parquet)
     layout.table_file("quarantine").unlink(missing_ok=True)  # the whole table in one file, before it was kept by file
     wanted = {
         m.file_id: path
@@ -81,9 +79,7 @@ def materialise_quarantine(layout: WarehouseLayout, manifests: dict[str, FileMan
     for file_id, source in wanted.items():
         target = layout.landed_file_part("quarantine", file_id)
         if not (target.exists() and os.path.samefile(target, source)):
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            link_or_copy(source, tmp)
-            os.replace(tmp, target)
+            replace_file(target, lambda tmp: link_or_copy(source, tmp))
     for part in table_dir.glob("file_id=*"):
         if part.name.split("=", 1)[1] not in wanted:
             shutil.rmtree(part, ignore_errors=True)

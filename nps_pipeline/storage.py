@@ -112,6 +112,11 @@ class WarehouseLayout:
         files = [self.table_dir(table) / SCHEMA_FILE, *(self.day_file(table, d) for d in days)]
         return [str(p) for p in files if p.exists()]
 
+    def newest_day(self, table: str) -> dt.date | None:
+        """The latest day a daily table holds a file for."""
+        days = [p.parent.name.split("=", 1)[1] for p in self.table_dir(table).glob(f"{partition_column(table)}=*/data.parquet")]
+        return dt.date.fromisoformat(max(days)) if days else None
+
     def days_with_files(self, table: str, days: Iterable[dt.date]) -> list[dt.date]:
         """The days among ``days`` that ``table`` holds a file for (for ``nps_daily``: the materialised days)."""
         return [d for d in days if self.day_file(table, d).exists()]
@@ -172,11 +177,19 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def replace_file(path: Path, write) -> None:
+    """Write a file beside ``path`` with ``write(tmp)`` and rename it into place: readers see old or new."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    replace_file(path, lambda tmp: tmp.write_bytes(data))
 
 
 def merge_parquet_files(con: duckdb.DuckDBPyConnection, files: list[str], target: Path) -> None:
