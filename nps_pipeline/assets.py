@@ -128,15 +128,17 @@ def _latest_windows(con, nps: NpsPipelineResource, table: str, query: str, writt
     return con.sql(sql(query), params={"files": nps.layout.table_files_for_days(table, ends), "last_end": last_end}).pl()
 
 
-def _markdown(frame: pl.DataFrame, limit: int = 20) -> str:
+def _markdown(frame: pl.DataFrame, limit: int = 20, total: int | None = None) -> str:
+    """The first ``limit`` rows as a markdown table; ``total`` is the row count when ``frame`` holds only the shown rows."""
+    total = frame.height if total is None else total
     if frame.is_empty():
         return "_no rows_"
     shown = frame.head(limit)
     lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
     for row in shown.iter_rows():
         lines.append("| " + " | ".join("" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row) + " |")
-    if frame.height > limit:
-        lines.append(f"\n… {frame.height - limit} more rows")
+    if total > limit:
+        lines.append(f"\n… {total - limit} more rows")
     return "\n".join(lines)
 
 
@@ -679,9 +681,12 @@ def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource)
             "open_by_priority": dg.MetadataValue.md(_markdown(by_priority)),
             "preview": dg.MetadataValue.md(
                 _markdown(
-                    open_cases.sort("priority", "due_at").select(
+                    open_cases.select(
                         "case_id", "priority", "due_at", "status", "owner", "responses", "latest_score", "priority_reasons"
                     )
+                    .bottom_k(20, by=["priority", "due_at", "case_id"])
+                    .sort("priority", "due_at", "case_id"),
+                    total=open_cases.height,
                 )
             ),
         },
