@@ -394,7 +394,9 @@ def _generic(rows: list[list[str]], settings: SourceSettings) -> Layout:
     header = rows[0]
     names = [normalise_column_name(h) for h in header]
     columns = {c: names.index(c) for c in CANONICAL_COLUMNS if c in names}
-    return _layout("generic", 1, columns, header, settings, [], labels_in_score=False)
+    # Dotted dates are day-first wherever they are written; slashed ones are ambiguous and need date_format.
+    dotted = ["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y"]
+    return _layout("generic", 1, columns, header, settings, dotted, labels_in_score=False)
 
 
 def detect_layout(rows: list[list[str]], settings: SourceSettings = SourceSettings()) -> Layout:
@@ -482,6 +484,10 @@ def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
             .then(pl.lit("Qualtrics Status ") + field(layout.status_column) + pl.lit(" (") + label + pl.lit("): not a real response"))
             .otherwise(excluded)
         )
+    # Spreadsheets save rows of bare delimiters (",,,,") after the data: not a response, so not a rejected one either.
+    fields = [c for c in data.columns if c.startswith("_f")]
+    blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in fields]) if fields else pl.lit(False)
+    excluded = pl.when(blank).then(pl.lit("blank row (every field empty)")).otherwise(excluded)
     group = (
         field(layout.nps_group_column).str.strip_chars().str.to_lowercase().replace_strict(GROUP_CATEGORY, default=None, return_dtype=pl.String)
         if layout.nps_group_column is not None

@@ -102,7 +102,7 @@ def _reason(start_date: dt.date) -> pl.Expr:
         .when((column == "submitted_at_value") & (check == "not_nullable") & raw.is_null())
         .then(pl.lit("submitted_at is missing"))
         .when((column == "submitted_at_value") & (check == "not_nullable"))
-        .then(pl.lit("submitted_at ") + shown + pl.lit(" is not an ISO 8601 timestamp"))
+        .then(pl.lit("submitted_at ") + shown + pl.lit(" is not an ISO 8601 timestamp nor in the source's date formats (set date_format in nps_sources.toml)"))
         .when(column == "nps_group_agrees")
         .then(pl.lit("Qualtrics NPS group ") + shown + pl.lit(" disagrees with the score"))
         .when((column == "response_date") & check.str.starts_with("greater_than_or_equal_to"))

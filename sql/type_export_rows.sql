@@ -1,4 +1,4 @@
--- Type an export's text rows: the score as a whole number; submitted_at as UTC (ISO 8601, the source's $formats, or Unix seconds; naive times read in $source_timezone); its day in $timezone.
+-- Type an export's text rows: the score as a whole number; submitted_at as UTC (ISO 8601, the source's $formats, or Unix seconds; a trailing GMT/UTC or spaced offset honoured; naive times read in $source_timezone); its day in $timezone.
 WITH trimmed AS (
     SELECT
         * EXCLUDE (response_id, score, submitted_at),
@@ -7,9 +7,24 @@ WITH trimmed AS (
         nullif(trim(submitted_at), '') AS submitted_at
     FROM export_rows
 ),
-typed AS (
+zoned AS (
+    -- A zone after the time, spaced or as GMT/UTC ("10:15:33 AM GMT+1", "10:00:00 -0800"): the local time and its offset apart.
     SELECT
         *,
+        regexp_extract(submitted_at, '\s+(?:(?:GMT|UTC)(?:[+-][0-9]{1,2}(?::?[0-9]{2})?)?|[+-][0-9]{2}(?::?[0-9]{2})?)$', 0) AS zone_suffix,
+        CASE WHEN zone_suffix <> '' THEN rtrim(left(submitted_at, length(submitted_at) - length(zone_suffix))) END AS zoned_local,
+        CASE WHEN zone_suffix <> '' THEN
+            (CASE WHEN contains(zone_suffix, '-') THEN -1 ELSE 1 END) * (
+                coalesce(CAST(nullif(regexp_extract(zone_suffix, '[+-]([0-9]{1,2}?):?([0-9]{2})?$', 1), '') AS INTEGER), 0) * 60
+                + coalesce(CAST(nullif(regexp_extract(zone_suffix, '[+-]([0-9]{1,2}?):?([0-9]{2})?$', 2), '') AS INTEGER), 0)
+            )
+        END AS zone_offset_minutes,
+        coalesce(try_strptime(zoned_local, $formats), try_cast(zoned_local AS TIMESTAMP)) AS zoned_local_value
+    FROM trimmed
+),
+typed AS (
+    SELECT
+        * EXCLUDE (zone_suffix, zoned_local, zone_offset_minutes, zoned_local_value),
         CASE WHEN regexp_full_match(score, '[+-]?[0-9]{1,9}([.,]0+)?')
             THEN CAST(regexp_replace(score, '[.,]0+$', '') AS BIGINT) END AS score_value,
         CASE
@@ -17,11 +32,14 @@ typed AS (
                 THEN to_timestamp(CAST(submitted_at AS DOUBLE))
             WHEN try_strptime(submitted_at, $formats) IS NOT NULL
                 THEN timezone($source_timezone, try_strptime(submitted_at, $formats))
-            WHEN regexp_matches(submitted_at, '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+            WHEN zoned_local_value IS NOT NULL
+                THEN timezone('UTC', zoned_local_value - to_minutes(zone_offset_minutes))
+            -- The offset must follow a time: a bare date such as 2026-11-02 is local midnight, not UTC.
+            WHEN regexp_matches(submitted_at, ':[0-9]{2}(\.[0-9]+)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
                 THEN try_cast(submitted_at AS TIMESTAMPTZ)
             ELSE timezone($source_timezone, try_cast(submitted_at AS TIMESTAMP))
         END AS submitted_at_value
-    FROM trimmed
+    FROM zoned
 )
 SELECT *, CAST(timezone($timezone, submitted_at_value) AS DATE) AS response_date
 FROM typed

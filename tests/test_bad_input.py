@@ -135,7 +135,7 @@ def test_bad_rows_reach_quarantine_and_bad_files_do_not_stop_others(tmp_path):
         "score 'ten' is not a whole number from 0 to 10",
         "score '7.5' is not a whole number from 0 to 10",
         "submitted_at is missing",
-        "submitted_at '01/03/2024 at noon' is not an ISO 8601 timestamp",
+        "submitted_at '01/03/2024 at noon' is not an ISO 8601 timestamp nor in the source's date formats (set date_format in nps_sources.toml)",
         "response_id is empty",
     ]
     assert pipeline.table("responses").height == 41

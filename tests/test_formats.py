@@ -289,3 +289,35 @@ def test_json_that_is_not_delighted_responses_is_reported(tmp_path, content, mes
     path.write_text(content, encoding="utf-8")
     with pytest.raises(FileProblem, match=message):
         read_export(duckdb.connect(), landed(path, tmp_path))
+
+
+def test_spreadsheet_quirks_google_zones_delighted_offsets_dotted_dates_and_blank_rows(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    pipeline.land(
+        "forms.csv",
+        "Timestamp,Email Address,How likely are you to recommend us to a friend or colleague?,Why?\n"
+        "2024/03/01 10:15:33 AM GMT+1,g1@example.com,10,Nice\n"
+        "2024/03/01 11:15:33 PM GMT-5,g2@example.com,5,Slow\n",
+    )
+    pipeline.land(
+        "delighted_web.csv",
+        "Response ID,Created At,Updated At,Survey Type,Score,Comment,Person ID,Name,Email\n"
+        "1001,2024-03-01 10:00:00 -0800,2024-03-01 10:00:00 -0800,nps,8,Good,p1,Ann Lee,ann@example.com\n",
+    )
+    # Saved from a German spreadsheet: day-first dotted dates, and rows of bare delimiters at the end.
+    pipeline.land(
+        "de.csv",
+        "response_id;submitted_at;score;comment\r\ns1;01.03.2024 10:00;8;Ça va\r\n;;;\r\n;;;\r\n",
+    )
+    assert pipeline.run("2024-03-01", "2024-03-02").success
+    responses = pipeline.table("responses").sort("submitted_at")
+    assert responses.select("source_file", "submitted_at").rows() == [
+        ("forms.csv", dt.datetime(2024, 3, 1, 9, 15, 33, tzinfo=dt.timezone.utc)),
+        ("de.csv", dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.timezone.utc)),
+        ("delighted_web.csv", dt.datetime(2024, 3, 1, 18, 0, tzinfo=dt.timezone.utc)),
+        ("forms.csv", dt.datetime(2024, 3, 2, 4, 15, 33, tzinfo=dt.timezone.utc)),
+    ]
+    files = {row["source_file"]: row for row in pipeline.table("ingest_files").iter_rows(named=True)}
+    assert (files["de.csv"]["rows_read"], files["de.csv"]["rows_valid"], files["de.csv"]["rows_excluded"]) == (1, 1, 2)
+    assert files["de.csv"]["excluded_reasons"] == "blank row (every field empty): 2"
+    assert pipeline.table("quarantine").is_empty()

@@ -48,7 +48,7 @@ def test_bad_scores_are_quarantined_with_their_value():
 def test_timestamps_missing_or_unparseable_and_empty_ids():
     valid, reasons = reasons_for([ok(submitted_at=None), ok(submitted_at="next tuesday"), ok(response_id="  ")])
     assert reasons[1] == "submitted_at is missing"
-    assert reasons[2] == "submitted_at 'next tuesday' is not an ISO 8601 timestamp"
+    assert reasons[2] == "submitted_at 'next tuesday' is not an ISO 8601 timestamp nor in the source's date formats (set date_format in nps_sources.toml)"
     assert reasons[3] == "response_id is empty"
     assert valid.is_empty()
 
@@ -58,7 +58,7 @@ def test_every_failed_rule_of_a_row_is_listed():
     assert reasons[1].split("; ") == [
         "response_id is empty",
         "score 'eleven' is not a whole number from 0 to 10",
-        "submitted_at 'garbage' is not an ISO 8601 timestamp",
+        "submitted_at 'garbage' is not an ISO 8601 timestamp nor in the source's date formats (set date_format in nps_sources.toml)",
     ]
 
 
@@ -86,3 +86,39 @@ def test_responses_before_the_start_date_are_quarantined():
 def test_classification_boundaries():
     frame = with_category(pl.DataFrame({"score": list(range(11))}))
     assert frame["category"].to_list() == ["detractor"] * 7 + ["passive"] * 2 + ["promoter"] * 2
+
+
+def test_a_bare_date_is_local_midnight_west_of_utc_too():
+    # Read as UTC midnight, 2024-03-01 would be the evening of 29 February in New York.
+    valid, reasons = reasons_for([ok(submitted_at="2024-03-01")], timezone="America/New_York")
+    assert reasons == {}
+    assert valid["response_date"].to_list() == [dt.date(2024, 3, 1)]
+    assert valid["submitted_at_value"][0] == dt.datetime(2024, 3, 1, 5, 0, tzinfo=dt.timezone.utc)
+
+
+def test_zones_written_after_the_time_are_honoured():
+    # Google Forms' download ("... AM GMT+1"), Rails-style offsets after a space (Delighted), a bare UTC.
+    rows = [
+        ok(submitted_at="2024/03/01 10:15:33 AM GMT+1"),
+        ok(submitted_at="2024/03/01 11:15:33 PM GMT-5"),
+        ok(submitted_at="2024/03/01 10:00:00 AM GMT+5:30"),
+        ok(submitted_at="2024/03/01 10:00:00 AM GMT"),
+        ok(submitted_at="2024-03-01 10:00:00 -0800"),
+        ok(submitted_at="2024-03-01 10:00:00 -08:00"),
+        ok(submitted_at="03/01/2024 10:00:00 UTC"),
+    ]
+    valid, reasons = validate_rows(
+        raw(rows), "UTC", dt.date(2024, 1, 1), as_arrived,
+        timestamp_formats=["%m/%d/%Y %H:%M:%S", "%Y/%m/%d %I:%M:%S %p"], source_timezone="Asia/Tokyo",
+    )
+    assert reasons.is_empty()
+    utc = dt.timezone.utc
+    assert valid["submitted_at_value"].to_list() == [
+        dt.datetime(2024, 3, 1, 9, 15, 33, tzinfo=utc),
+        dt.datetime(2024, 3, 2, 4, 15, 33, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 4, 30, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 10, 0, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 18, 0, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 18, 0, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 10, 0, tzinfo=utc),
+    ]
