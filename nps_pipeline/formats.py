@@ -488,6 +488,12 @@ def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     fields = [c for c in data.columns if c.startswith("_f")]
     blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in fields]) if fields else pl.lit(False)
     excluded = pl.when(blank).then(pl.lit("blank row (every field empty)")).otherwise(excluded)
+    # Exports joined end to end repeat the header: a row equal to the first header row is not a response.
+    header = records.filter(pl.col("record") == 1).select(fields)
+    if fields and header.height == 1:
+        values = header.row(0)
+        repeated = pl.all_horizontal([pl.col(c).fill_null("") == (v or "") for c, v in zip(fields, values)])
+        excluded = pl.when(repeated).then(pl.lit("repeated header row (exports joined together)")).otherwise(excluded)
     group = (
         field(layout.nps_group_column).str.strip_chars().str.to_lowercase().replace_strict(GROUP_CATEGORY, default=None, return_dtype=pl.String)
         if layout.nps_group_column is not None

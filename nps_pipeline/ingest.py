@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import re
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -133,7 +134,24 @@ def _utf8_source(path: Path, tmp_dir: Path) -> tuple[Path, str | None]:
     return path, None
 
 
-def _first_records(path: Path) -> tuple[list[list[str]], str]:
+SEPARATOR_HINT = re.compile(rb"^(?:\xef\xbb\xbf)?sep=([,;\t|])[ \t]*\r?\n", re.IGNORECASE)
+
+
+def _without_separator_hint(path: Path, tmp_dir: Path) -> tuple[Path, str | None]:
+    """A UTF-8 file whose first line is Excel's ``sep=;`` hint: a copy without that line, and the delimiter it names."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    hint = SEPARATOR_HINT.match(head)
+    if not hint:
+        return path, None
+    target = tmp_dir / f"{uuid.uuid4().hex}.nosep"
+    with open(path, "rb") as source, open(target, "wb") as copy:
+        source.readline()
+        shutil.copyfileobj(source, copy)
+    return target, hint.group(1).decode("ascii")
+
+
+def _first_records(path: Path, delimiter: str | None = None) -> tuple[list[list[str]], str]:
     """The first records of a UTF-8 delimited file and its delimiter."""
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
@@ -143,7 +161,7 @@ def _first_records(path: Path) -> tuple[list[list[str]], str]:
         raise FileProblem("file is empty (no header row)")
     text = head.decode("utf-8", errors="replace")
     lines = text.splitlines()
-    delimiter = _sniff_delimiter(lines[0] if lines else "")
+    delimiter = delimiter or _sniff_delimiter(lines[0] if lines else "")
     records = []
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
@@ -236,10 +254,23 @@ NO_REJECTS = {"record": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
 def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, str, list[str]]:
     """Every record of a CSV/TSV export as text fields, whatever its encoding; broken records set aside."""
     notes: list[str] = []
+    copies: list[Path] = []
+
+    def without_hint(text_source: Path) -> tuple[Path, str | None]:
+        stripped, hinted = _without_separator_hint(text_source, tmp_dir)
+        if stripped != text_source:
+            copies.append(stripped)
+        return stripped, hinted
+
     source, note = _utf8_source(path, tmp_dir)
+    if source != path:
+        copies.append(source)
     if note:
         notes.append(note)
-    records, delimiter = _first_records(source)
+    source, hinted = without_hint(source)
+    if hinted:
+        notes.append(f"Excel's separator line (sep={hinted}) skipped")
+    records, delimiter = _first_records(source, hinted)
     width = len(records[0])
     try:
         try:
@@ -247,7 +278,8 @@ def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) ->
         except duckdb.Error as error:
             message = str(error)
             if "unicode" in message.lower() or "utf-8" in message.lower() or "encoding" in message.lower():
-                source = _transcode(path, tmp_dir, "cp1252")
+                copies.append(_transcode(path, tmp_dir, "cp1252"))
+                source, _ = without_hint(copies[-1])
                 notes.append("decoded from Windows-1252")
                 try:
                     rows, rejected = _read_strict(con, source, width, delimiter), pl.DataFrame(schema=NO_REJECTS)
@@ -258,8 +290,8 @@ def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) ->
                 notes.append(f"strict read failed ({message.strip().splitlines()[0]}); rows read one by one")
                 rows, rejected = _read_tolerant(source, width, delimiter)
     finally:
-        if source != path:
-            source.unlink(missing_ok=True)
+        for copy in copies:
+            copy.unlink(missing_ok=True)
     return rows, rejected, delimiter, notes
 
 

@@ -321,3 +321,21 @@ def test_spreadsheet_quirks_google_zones_delighted_offsets_dotted_dates_and_blan
     assert (files["de.csv"]["rows_read"], files["de.csv"]["rows_valid"], files["de.csv"]["rows_excluded"]) == (1, 1, 2)
     assert files["de.csv"]["excluded_reasons"] == "blank row (every field empty): 2"
     assert pipeline.table("quarantine").is_empty()
+
+
+def test_excel_separator_line_and_exports_joined_end_to_end(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    # Excel writes "sep=;" above the header when asked to keep its list separator; here in Windows-1252.
+    pipeline.land("hint.csv", "sep=;\r\nresponse_id;submitted_at;score;comment\r\nh1;2024-03-01T10:00:00Z;7;Très bien\r\n".encode("cp1252"))
+    pipeline.land(
+        "joined.csv",
+        "response_id,submitted_at,score\nj1,2024-03-01T10:00:00Z,9\nresponse_id,submitted_at,score\nj2,2024-03-01T11:00:00Z,6\n",
+    )
+    assert pipeline.run("2024-03-01").success
+    responses = pipeline.table("responses", "response_id")
+    assert responses.select("response_id", "score", "comment").rows() == [("h1", 7, "Très bien"), ("j1", 9, None), ("j2", 6, None)]
+    files = {row["source_file"]: row for row in pipeline.table("ingest_files").iter_rows(named=True)}
+    assert (files["hint.csv"]["rows_in_file"], files["hint.csv"]["rows_valid"]) == (1, 1)
+    assert (files["joined.csv"]["rows_read"], files["joined.csv"]["rows_excluded"]) == (2, 1)
+    assert files["joined.csv"]["excluded_reasons"] == "repeated header row (exports joined together): 1"
+    assert pipeline.table("quarantine").is_empty()
