@@ -73,7 +73,8 @@ QUALTRICS_STATUS = {
     "8": "spam", "spam": "spam",
     "9": "preview spam", "preview spam": "preview spam",
     "12": "imported spam", "imported spam": "imported spam",
-    "16": "offline", "offline": "offline",
+    # Collected with the Qualtrics Offline Surveys app: real responses, kept.
+    "16": None, "offline": None,
     "17": "offline preview", "offline preview": "offline preview",
 }
 GROUP_CATEGORY = {

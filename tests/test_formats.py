@@ -339,3 +339,14 @@ def test_excel_separator_line_and_exports_joined_end_to_end(tmp_path):
     assert (files["joined.csv"]["rows_read"], files["joined.csv"]["rows_excluded"]) == (2, 1)
     assert files["joined.csv"]["excluded_reasons"] == "repeated header row (exports joined together): 1"
     assert pipeline.table("quarantine").is_empty()
+
+
+def test_qualtrics_offline_app_responses_are_real_responses(tmp_path):
+    text = (FIXTURES / "qualtrics" / "nps_current.csv").read_text(encoding="utf-8")
+    assert ",8,1.2.3.4," in text
+    pipeline = Pipeline(tmp_path, max_rejected_share=0.5)  # the fixture's one deliberate bad row
+    pipeline.land("offline.csv", text.replace(",8,1.2.3.4,", ",16,1.2.3.4,"))
+    assert pipeline.run("2024-03-01").success
+    assert "qualtrics:R_4ddd" in pipeline.table("responses")["response_id"].to_list()
+    files = pipeline.table("ingest_files").row(0, named=True)
+    assert "spam" not in files["excluded_reasons"] and "Status 1 (survey preview)" in files["excluded_reasons"]
