@@ -329,7 +329,8 @@ def _surveymonkey(rows: list[list[str]], settings: SourceSettings) -> Layout:
     names = [t if not a or fold(a) in ("response", "open-ended response") else f"{t} {a}" for t, a in zip(titles, answers)]
     return _layout(
         "surveymonkey", 2, columns, names, settings,
-        ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M %p"],
+        # The last: what a spreadsheet writes back after opening the export (seconds and AM/PM gone).
+        ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M"],
         id_prefix="surveymonkey:",
     )
 
@@ -369,7 +370,7 @@ def _google_forms(rows: list[list[str]], settings: SourceSettings) -> Layout:
     }
     return _layout(
         "google_forms", 1, columns, header, settings,
-        ["%m/%d/%Y %H:%M:%S", "%Y/%m/%d %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"],
+        ["%m/%d/%Y %H:%M:%S", "%Y/%m/%d %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M"],
         id_prefix="google_forms:",
         # Google Forms exports carry no response id: the same answers at the same moment are one response.
         synthesise_id_from=list(range(len(header))),

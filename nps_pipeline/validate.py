@@ -62,11 +62,23 @@ def type_rows(
     return typed
 
 
+# A long numeric id that a spreadsheet rewrote in scientific notation (11400001234 -> 1.14E+10):
+# several responses then share it, and all but one would be taken for duplicates.
+SPREADSHEET_NUMBER = r"(?:^|:)[0-9](?:[.,][0-9]+)?[eE]\+[0-9]+$"
+
+
 def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
     """The rules a row must pass; ``_reason`` words each failure for the quarantine."""
     return pa.DataFrameSchema(
         {
-            "response_id": pa.Column(pl.String, nullable=False),
+            "response_id": pa.Column(
+                pl.String,
+                pa.Check(
+                    lambda data: data.lazyframe.select(~pl.col(data.key).str.contains(SPREADSHEET_NUMBER).fill_null(False)),
+                    name="not_spreadsheet_number",
+                ),
+                nullable=False,
+            ),
             "score_value": pa.Column(
                 pl.Int64, pa.Check.in_range(0, 10), nullable=False
             ),
@@ -93,6 +105,11 @@ def _reason(start_date: dt.date) -> pl.Expr:
     return (
         pl.when((column == "response_id") & (check == "not_nullable"))
         .then(pl.lit("response_id is empty"))
+        .when((column == "response_id") & (check == "not_spreadsheet_number"))
+        .then(
+            pl.lit("response_id ") + shown
+            + pl.lit(" was rewritten by a spreadsheet in scientific notation (other responses may share it): export again without opening the file in a spreadsheet")
+        )
         .when((column == "score_value") & (check == "not_nullable") & raw.is_null())
         .then(pl.lit("score is missing"))
         .when((column == "score_value") & (check == "not_nullable"))

@@ -350,3 +350,22 @@ def test_qualtrics_offline_app_responses_are_real_responses(tmp_path):
     assert "qualtrics:R_4ddd" in pipeline.table("responses")["response_id"].to_list()
     files = pipeline.table("ingest_files").row(0, named=True)
     assert "spam" not in files["excluded_reasons"] and "Status 1 (survey preview)" in files["excluded_reasons"]
+
+
+def test_a_surveymonkey_export_saved_back_by_a_spreadsheet(tmp_path):
+    pipeline = Pipeline(tmp_path, max_rejected_share=0.5)
+    pipeline.land(
+        "sm_resaved.csv",
+        "Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,First Name,Last Name,Custom Data 1,"
+        "How likely is it that you would recommend Acme to a friend or colleague?\n"
+        ",,,,,,,,,Response\n"
+        "11400001,4001,03/01/2024 09:10,03/01/2024 09:15,10.0.0.1,ann@example.com,Ann,Lee,,10\n"
+        "11400002,4001,03/01/2024 13:10,03/01/2024 13:15,10.0.0.2,bob@example.com,Bob,Ray,,3\n"
+        "1.14E+10,4001,03/01/2024 14:10,03/01/2024 14:15,10.0.0.3,cy@example.com,Cy,Lu,,9\n",
+    )
+    assert pipeline.run("2024-03-01").success
+    responses = pipeline.table("responses", "response_id")
+    assert responses.select("response_id", "score").rows() == [("surveymonkey:11400001", 10), ("surveymonkey:11400002", 3)]
+    assert responses["submitted_at"].dt.hour().to_list() == [9, 13]
+    reasons = pipeline.table("quarantine")["reasons"].to_list()
+    assert len(reasons) == 1 and "scientific notation" in reasons[0]

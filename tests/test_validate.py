@@ -122,3 +122,11 @@ def test_zones_written_after_the_time_are_honoured():
         dt.datetime(2024, 3, 1, 18, 0, tzinfo=utc),
         dt.datetime(2024, 3, 1, 10, 0, tzinfo=utc),
     ]
+
+
+def test_ids_a_spreadsheet_rewrote_in_scientific_notation_are_quarantined():
+    # Excel shows SurveyMonkey's 11-digit Respondent IDs as 1.14E+10 and saves them so: they would collide.
+    valid, reasons = reasons_for([ok(response_id="1.14E+10"), ok(response_id="surveymonkey:1,14E+10"), ok(response_id="11400001234"), ok(response_id="E+10")])
+    assert reasons[1].startswith("response_id '1.14E+10' was rewritten by a spreadsheet in scientific notation")
+    assert 2 in reasons and 3 not in reasons and 4 not in reasons
+    assert valid["response_id"].to_list() == ["11400001234", "E+10"]
