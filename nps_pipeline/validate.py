@@ -19,6 +19,7 @@ from nps_pipeline.formats import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from nps_pipeline.storage import sql
 
 QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
+BLANK_CHARACTERS = " \t\r\n\v\f\u00a0\u2007\u202f\u200b\ufeff\x00"
 
 
 def type_rows(
@@ -38,7 +39,8 @@ def type_rows(
     con = con or duckdb.connect()
     # Only the typed columns travel to DuckDB and back; the rest stay in polars.
     typed_columns = ["response_id", "score", "submitted_at"]
-    export_rows = rows.select("source_row", *typed_columns)  # noqa: F841 - scanned by name in the SQL
+    # Spreadsheets leave tabs, no-break and zero-width spaces, byte-order marks and NUL bytes around values.
+    export_rows = rows.select("source_row", pl.col(typed_columns).str.strip_chars(BLANK_CHARACTERS))  # noqa: F841 - scanned by name in the SQL
     typed = con.sql(
         sql("type_export_rows"),
         params={

@@ -2,9 +2,10 @@
 WITH trimmed AS (
     SELECT
         * EXCLUDE (response_id, score, submitted_at),
-        nullif(trim(response_id), '') AS response_id,
-        nullif(trim(score), '') AS score,
-        nullif(trim(submitted_at), '') AS submitted_at
+        -- The caller strips spaces, tabs, no-break spaces and NUL bytes around each value.
+        nullif(response_id, '') AS response_id,
+        nullif(score, '') AS score,
+        nullif(submitted_at, '') AS submitted_at
     FROM export_rows
 ),
 zoned AS (

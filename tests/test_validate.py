@@ -130,3 +130,13 @@ def test_ids_a_spreadsheet_rewrote_in_scientific_notation_are_quarantined():
     assert reasons[1].startswith("response_id '1.14E+10' was rewritten by a spreadsheet in scientific notation")
     assert 2 in reasons and 3 not in reasons and 4 not in reasons
     assert valid["response_id"].to_list() == ["11400001234", "E+10"]
+
+
+def test_tabs_no_break_spaces_byte_order_marks_and_nul_bytes_around_values_are_blank():
+    valid, reasons = reasons_for([
+        ok(score="9\t"), ok(score="\u00a010"), ok(score="\ufeff7"), ok(score="8 \x00", response_id="\tr\u00a0"),
+        ok(score="\t"), ok(submitted_at="2024-03-01T10:00:00Z\x00"),
+    ])
+    assert reasons == {5: "score is missing"}
+    assert valid["score_value"].to_list() == [9, 10, 7, 8, 9]
+    assert valid["response_id"].to_list()[3] == "r"
