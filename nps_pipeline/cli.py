@@ -90,8 +90,15 @@ def _summary(warehouse_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
-    start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    start, end = args.start, args.end
     if end < start:
         print("--end must not be before --start", file=sys.stderr)
         return 2
@@ -175,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     backfill = commands.add_parser("backfill", help="materialise every daily asset for a date range, as one run")
-    backfill.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
-    backfill.add_argument("--end", required=True, help="last day (inclusive), YYYY-MM-DD")
+    backfill.add_argument("--start", required=True, type=_day, help="first day, YYYY-MM-DD")
+    backfill.add_argument("--end", required=True, type=_day, help="last day (inclusive), YYYY-MM-DD")
     backfill.set_defaults(func=cmd_backfill)
 
     evaluate = commands.add_parser("evaluate-themes", help="measure the theme tagger on a labelled set of comments")
@@ -199,7 +206,13 @@ def main(argv: list[str] | None = None) -> int:
         sub.set_defaults(func=func)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    from nps_pipeline.settings import SettingsError
+
+    try:
+        return args.func(args)
+    except SettingsError as error:
+        print(f"nps-pipeline: setting not usable: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -6,9 +6,20 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SLA_HOURS = {"P1": 24, "P2": 48, "P3": 120}
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used: the message names the variable, its value and what it must be."""
+
+
+def _whole(text: str, what: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise SettingsError(f"{what}: {text!r} is not a whole number") from None
 
 
 def parse_sla_hours(text: str) -> dict[str, int]:
@@ -17,16 +28,23 @@ def parse_sla_hours(text: str) -> dict[str, int]:
     if not text:
         return dict(DEFAULT_SLA_HOURS)
     if ":" not in text:
-        hours = int(text)
+        hours = _whole(text, "NPS_FOLLOWUP_SLA_HOURS")
         return {priority: hours for priority in DEFAULT_SLA_HOURS}
     hours_by_priority = dict(DEFAULT_SLA_HOURS)
     for part in text.split(","):
         priority, _, hours = part.partition(":")
         priority = priority.strip().upper()
         if priority not in DEFAULT_SLA_HOURS:
-            raise ValueError(f"NPS_FOLLOWUP_SLA_HOURS: unknown priority {priority!r} (use P1, P2, P3)")
-        hours_by_priority[priority] = int(hours)
+            raise SettingsError(f"NPS_FOLLOWUP_SLA_HOURS: unknown priority {priority!r} (use P1, P2, P3)")
+        hours_by_priority[priority] = _whole(hours, f"NPS_FOLLOWUP_SLA_HOURS {priority}")
     return hours_by_priority
+
+
+def _share(text: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise SettingsError(f"NPS_MAX_REJECTED_SHARE: {text!r} is not a number between 0 and 1 (such as 0.1)") from None
 
 
 @dataclass(frozen=True)
@@ -56,15 +74,21 @@ class Settings:
     s3_endpoint_url: str = ""
 
     def __post_init__(self) -> None:
-        ZoneInfo(self.timezone)  # raises for an unknown IANA name
-        dt.date.fromisoformat(self.start_date)
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"NPS_TIMEZONE: {self.timezone!r} is not an IANA time zone name (such as UTC or Europe/Berlin)") from None
+        try:
+            dt.date.fromisoformat(self.start_date)
+        except ValueError:
+            raise SettingsError(f"NPS_START_DATE: {self.start_date!r} is not a date (YYYY-MM-DD)") from None
         if not 0.0 <= self.max_rejected_share <= 1.0:
-            raise ValueError("NPS_MAX_REJECTED_SHARE must be between 0 and 1")
+            raise SettingsError(f"NPS_MAX_REJECTED_SHARE: {self.max_rejected_share} must be between 0 and 1")
         parse_sla_hours(self.followup_sla_hours)
         if not 0 <= self.freshness_deadline_hour <= 23:
-            raise ValueError("NPS_FRESHNESS_DEADLINE_HOUR must be an hour of the day, 0-23")
+            raise SettingsError(f"NPS_FRESHNESS_DEADLINE_HOUR: {self.freshness_deadline_hour} must be an hour of the day, 0-23")
         if self.low_sample_threshold < 0:
-            raise ValueError("NPS_LOW_SAMPLE_THRESHOLD must be a whole number, 0 or more")
+            raise SettingsError(f"NPS_LOW_SAMPLE_THRESHOLD: {self.low_sample_threshold} must be a whole number, 0 or more")
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None) -> "Settings":
@@ -74,21 +98,21 @@ class Settings:
             warehouse_dir=Path(env.get("NPS_WAREHOUSE_DIR", "data/warehouse")),
             timezone=env.get("NPS_TIMEZONE", "UTC"),
             start_date=env.get("NPS_START_DATE", "2024-01-01"),
-            max_rejected_share=float(env.get("NPS_MAX_REJECTED_SHARE", "0.10")),
+            max_rejected_share=_share(env.get("NPS_MAX_REJECTED_SHARE", "0.10")),
             followup_sla_hours=env.get("NPS_FOLLOWUP_SLA_HOURS", ""),
             high_value_tiers=env.get("NPS_HIGH_VALUE_TIERS", ""),
             duckdb_memory_limit=env.get("NPS_DUCKDB_MEMORY_LIMIT", "1GB"),
             segment_attributes=tuple(
                 a.strip() for a in env.get("NPS_SEGMENT_ATTRIBUTES", "").split(",") if a.strip()
             ),
-            low_sample_threshold=int(env.get("NPS_LOW_SAMPLE_THRESHOLD", "30")),
+            low_sample_threshold=_whole(env.get("NPS_LOW_SAMPLE_THRESHOLD", "30"), "NPS_LOW_SAMPLE_THRESHOLD"),
             weighting_file=env.get("NPS_WEIGHTING_FILE", ""),
             benchmark_industry=env.get("NPS_BENCHMARK_INDUSTRY", ""),
             benchmarks_file=env.get("NPS_BENCHMARKS_FILE", ""),
             case_rules_file=env.get("NPS_CASE_RULES_FILE", ""),
             case_updates_dir=Path(env.get("NPS_CASE_UPDATES_DIR", "data/case_updates")),
             theme_lexicon_file=env.get("NPS_THEME_LEXICON_FILE", ""),
-            freshness_deadline_hour=int(env.get("NPS_FRESHNESS_DEADLINE_HOUR", "6")),
+            freshness_deadline_hour=_whole(env.get("NPS_FRESHNESS_DEADLINE_HOUR", "6"), "NPS_FRESHNESS_DEADLINE_HOUR"),
             alert_webhook_url=env.get("NPS_ALERT_WEBHOOK_URL", ""),
             landing_location=env.get("NPS_LANDING_DIR", "data/landing"),
             warehouse_location=env.get("NPS_WAREHOUSE_DIR", "data/warehouse"),

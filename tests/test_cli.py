@@ -80,3 +80,24 @@ def test_dagster_cli_partition_range(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert daily_rows(tmp_path) == [("2024-03-01", 1), ("2024-03-02", 0), ("2024-03-03", 1)]
+
+
+def test_unusable_settings_and_dates_are_named_without_a_traceback(tmp_path):
+    env = env_for(tmp_path)
+    cases = [
+        ({"NPS_TIMEZONE": "Mars/Base"}, "NPS_TIMEZONE: 'Mars/Base' is not an IANA time zone name"),
+        ({"NPS_START_DATE": "2024-13-01"}, "NPS_START_DATE: '2024-13-01' is not a date (YYYY-MM-DD)"),
+        ({"NPS_MAX_REJECTED_SHARE": "ten percent"}, "NPS_MAX_REJECTED_SHARE: 'ten percent' is not a number between 0 and 1"),
+        ({"NPS_FOLLOWUP_SLA_HOURS": "P1:x"}, "NPS_FOLLOWUP_SLA_HOURS P1: 'x' is not a whole number"),
+    ]
+    for extra, message in cases:
+        done = subprocess.run(
+            [str(BIN / "nps-pipeline"), "backfill", "--start", "2024-03-01", "--end", "2024-03-01"],
+            env={**env, **extra}, capture_output=True, text=True,
+        )
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    done = subprocess.run(
+        [str(BIN / "nps-pipeline"), "backfill", "--start", "2024-3-1", "--end", "2024-03-01"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "'2024-3-1' is not a date (YYYY-MM-DD)" in done.stderr
+    assert not (tmp_path / "warehouse" / "nps.duckdb").exists()
