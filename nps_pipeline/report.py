@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.charts import SegmentBar, TrendPoint, segments_svg, trend_svg
-from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, merge_parquet_files, sql
+from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, merge_days_reusing, sql
 
 REPORT_FILE = "report.html"
 TREND_DAYS = 180
@@ -56,11 +56,10 @@ def report_sources(
     merged: dict[str, list[str]] = {}
     try:
         for table in tables:
-            files = layout.table_files_for_days(table, days)
-            if files:
+            if layout.table_files_for_days(table, days):
                 target = layout.tmp / f"report-{table}-{uuid.uuid4().hex}.parquet"
                 merged[table] = [str(target)]
-                merge_parquet_files(con, files, target)
+                merge_days_reusing(con, layout, table, days, target)
         yield ReportSources(as_of, *(merged.get(table, []) for table in REPORT_TABLES))
     finally:
         for (path,) in merged.values():

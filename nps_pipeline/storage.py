@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import json
 import os
 import shutil
 import uuid
@@ -204,6 +205,59 @@ def merge_parquet_files(con: duckdb.DuckDBPyConnection, files: list[str], target
         con.sql(sql("select_parquet_files"), params={"files": files}).to_parquet(str(target))
         return
     frame.write_parquet(target)
+
+
+def _file_identity(path: str) -> str | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def merge_days_reusing(con: duckdb.DuckDBPyConnection, layout: "WarehouseLayout", table: str, days: list[dt.date], target: Path) -> None:
+    """``table``'s rows for ``days`` in one file at ``target``, as ``merge_parquet_files`` would write them.
+
+    The last merge is kept in ``_internal/merged/`` with each day file's identity (inode, mtime,
+    size): a day whose file is unchanged since is taken from it, so a night reads its new days'
+    files and one merged file instead of every day's. A file replaced in between (a backfilled
+    day) has a new identity and is read again; a change of columns merges every file afresh.
+    """
+    column = partition_column(table)
+    folder = str(layout.table_dir(table))  # strings, not Paths: a night stats every day of the window
+    identities = {day: identity for day in days if (identity := _file_identity(f"{folder}/{column}={day.isoformat()}/data.parquet"))}
+    days_now = {day.isoformat(): identity for day, identity in identities.items()}
+    schema_file = layout.table_dir(table) / SCHEMA_FILE
+    cache = layout.internal / "merged" / f"{table}.parquet"
+    # Read the kept merge through a link of its own: a concurrent run may replace it meanwhile.
+    kept = target.with_name(f".kept-{target.name}")
+    known: dict[str, str] = {}
+    with contextlib.suppress(OSError, ValueError, pl.exceptions.PolarsError):
+        link_or_copy(cache, kept)
+        if pl.read_parquet_schema(kept) == pl.read_parquet_schema(schema_file):
+            known = json.loads(pl.read_parquet_metadata(kept).get("days", "{}"))
+    try:
+        if known and known == days_now:  # an earlier step of this run made this very merge
+            os.replace(kept, target)
+            return
+        reused = [day for day, identity in identities.items() if known.get(day.isoformat()) == identity]
+        fresh = [str(layout.day_file(table, day)) for day in identities if day not in reused]
+        leading = [str(schema_file)] if schema_file.exists() else []
+        frame = None
+        if reused:
+            with contextlib.suppress(pl.exceptions.PolarsError):
+                parts = [pl.scan_parquet(kept).filter(pl.col(column).is_in(reused))]
+                if fresh:
+                    parts.append(pl.scan_parquet([*leading, *fresh], hive_partitioning=False, missing_columns="insert", extra_columns="raise"))
+                frame = pl.concat(parts).sort(column, maintain_order=True).collect()
+        if frame is None:
+            merge_parquet_files(con, [*leading, *(str(layout.day_file(table, day)) for day in identities)], target)
+            frame = pl.read_parquet(target)
+        replace_file(cache, lambda tmp: frame.write_parquet(tmp, metadata={"days": json.dumps(days_now)}))
+        if not target.exists():
+            link_or_copy(cache, target)
+    finally:
+        kept.unlink(missing_ok=True)
 
 
 def write_relation_file(relation: duckdb.DuckDBPyRelation, target: Path, tmp_root: Path) -> int:

@@ -250,3 +250,49 @@ def test_merging_day_files_into_one_equals_duckdb_union_by_name(tmp_path):
             merged = pl.read_parquet(target)
             assert set(merged.columns) == set(expected.columns)
             assert_frame_equal(merged.select(expected.columns).sort("window_end"), expected.sort("window_end"), check_dtypes=False)
+
+
+def test_a_merge_reusing_the_last_one_equals_merging_every_day_file(tmp_path, monkeypatch):
+    from nps_pipeline import storage
+    from nps_pipeline.storage import SCHEMA_FILE, merge_days_reusing, merge_parquet_files, replace_file
+
+    full_merges = []
+    monkeypatch.setattr(storage, "merge_parquet_files", lambda con, files, target: (full_merges.append(len(files)), merge_parquet_files(con, files, target)))
+
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    table, schema = "nps_windows", {"window_end": pl.Date, "nps": pl.Float64, "segment": pl.String}
+    layout.table_dir(table).mkdir(parents=True)
+    pl.DataFrame(schema=schema).write_parquet(layout.table_dir(table) / SCHEMA_FILE)
+    days = [dt.date(2026, 3, 1) + dt.timedelta(days=i) for i in range(6)]
+
+    def write_day(day: dt.date, nps: float, extra: dict | None = None) -> None:
+        frame = pl.DataFrame({"window_end": [day, day], "nps": [nps, -nps], "segment": ["all", "EMEA"], **(extra or {})})
+        replace_file(layout.day_file(table, day), frame.write_parquet)
+
+    for i, day in enumerate(days[:4]):
+        write_day(day, float(i))
+    calls = 0
+
+    def same_as_full_merge(window: list[dt.date]) -> None:
+        nonlocal calls
+        calls += 1
+        expected, merged = tmp_path / f"expected{calls}.parquet", tmp_path / f"merged{calls}.parquet"
+        with connect(layout) as con:
+            merge_parquet_files(con, layout.table_files_for_days(table, window), expected)
+            merge_days_reusing(con, layout, table, window, merged)
+        assert_frame_equal(pl.read_parquet(merged), pl.read_parquet(expected))
+
+    same_as_full_merge(days[:4])  # nothing kept yet
+    same_as_full_merge(days[:4])  # the kept merge is this one
+    write_day(days[4], 4.0)  # a new night
+    same_as_full_merge(days[1:5])
+    write_day(days[2], 20.0)  # a backfilled day in the middle: a new file
+    same_as_full_merge(days[1:5])
+    (layout.day_file(table, days[3])).unlink()  # a day gone
+    same_as_full_merge(days[:6])
+    write_day(days[5], 5.0, {"extra": [1, 2]})  # a day with a column the others lack
+    pl.DataFrame(schema={**schema, "extra": pl.Int64}).write_parquet(layout.table_dir(table) / SCHEMA_FILE)
+    same_as_full_merge(days[:6])
+    assert pl.read_parquet(tmp_path / f"merged{calls}.parquet")["nps"].to_list() == [0.0, -0.0, 1.0, -1.0, 20.0, -20.0, 4.0, -4.0, 5.0, -5.0]
+    # Every file read only for the first merge and after the columns changed; the others reused the kept one.
+    assert full_merges == [5, 6]
