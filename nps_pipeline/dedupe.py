@@ -29,8 +29,7 @@ def rebuild_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLa
     Every day reads the index, so a day's result never depends on the range it was run in.
     Returns the number of superseded rows.
     """
-    affected_ids = pl.DataFrame(schema={"response_id": pl.String})  # noqa: F841 - scanned by name in the SQL
-    relation = con.sql(sql("select_superseded_versions"), params={"files": layout.all_staged_files(), "all_ids": True})
+    relation = con.sql(sql("select_superseded_versions"), params={"files": layout.all_staged_files()})
     return write_relation_file(relation, layout.superseded, layout.tmp)
 
 
@@ -52,10 +51,8 @@ def update_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLay
     index = pl.read_parquet(layout.superseded)
     from_files = pl.read_parquet(files, columns=["response_id"]) if files else pl.DataFrame(schema={"response_id": pl.String})
     from_index = index.filter(pl.col("source_file").is_in(names) | pl.col("kept_source_file").is_in(names)).select("response_id")
-    affected_ids = pl.concat([from_files, from_index]).unique()
-    found = con.sql(
-        sql("select_superseded_versions"), params={"files": layout.all_staged_files(), "all_ids": False}
-    ).pl()
+    affected_ids = pl.concat([from_files, from_index]).unique()  # noqa: F841 - scanned by name in the SQL
+    found = con.sql(sql("select_superseded_versions_of_ids"), params={"files": layout.all_staged_files()}).pl()
     updated = pl.concat([index.filter(~pl.col("response_id").is_in(affected_ids["response_id"].implode())), found.cast(index.schema)])
     return write_relation_file(con.from_arrow(updated.to_arrow()), layout.superseded, layout.tmp)
 

@@ -1,8 +1,7 @@
--- Select every staged row superseded by another version of its response_id (latest file by modification time, then path, then row, is kept), with the version kept; all response ids, or only those in affected_ids.
+-- Select every staged row superseded by another version of its response_id (latest file by modification time, then path, then row, is kept), with the version kept, over all response ids.
 WITH repeated AS (
     SELECT response_id
     FROM read_parquet($files, union_by_name = true)
-    WHERE $all_ids OR response_id IN (SELECT response_id FROM affected_ids)
     GROUP BY response_id
     HAVING count(*) > 1
 ),

@@ -1,0 +1,26 @@
+-- Select the staged rows of the response ids in affected_ids that another version supersedes (latest file by modification time, then path, then row, is kept), with the version kept; one scan of the staged files.
+WITH versions AS (
+    SELECT response_id, source_file, source_row, file_order, score, response_date
+    FROM read_parquet($files, union_by_name = true)
+    WHERE response_id IN (SELECT response_id FROM affected_ids)
+    QUALIFY count(*) OVER (PARTITION BY response_id) > 1
+),
+ranked AS (
+    SELECT
+        *,
+        row_number() OVER latest_first AS version_rank,
+        first_value(source_file) OVER latest_first AS kept_source_file,
+        first_value(source_row) OVER latest_first AS kept_source_row,
+        first_value(score) OVER latest_first AS kept_score,
+        first_value(response_date) OVER latest_first AS kept_response_date
+    FROM versions
+    WINDOW latest_first AS (
+        PARTITION BY response_id
+        ORDER BY file_order DESC, source_file DESC, source_row DESC
+    )
+)
+SELECT
+    response_id, source_file, source_row, score, response_date,
+    kept_source_file, kept_source_row, kept_score, kept_response_date
+FROM ranked
+WHERE version_rank > 1
