@@ -131,22 +131,34 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _files_of(directory: Path) -> list[os.DirEntry]:
-    """The Parquet files in ``directory`` and its partition folders (``<column>=<value>/``), as directory entries."""
+@dataclass(frozen=True)
+class TableFile:
+    path: str
+    name: str
+    stat: os.stat_result
+
+
+def _files_of(directory: Path) -> list[TableFile]:
+    """The Parquet files in ``directory`` and its partition folders' ``data.parquet`` (``<column>=<value>/``).
+
+    A partition folder holds its one ``data.parquet`` (and a writer's temporary file at times): a
+    stat each, not a listing, as a warehouse has thousands of them.
+    """
     found = []
     with os.scandir(directory) as entries:
         for entry in entries:
             if entry.is_dir():
-                with os.scandir(entry.path) as inner:
-                    found.extend(e for e in inner if e.name.endswith(".parquet") and e.is_file())
+                with contextlib.suppress(FileNotFoundError):
+                    path = f"{entry.path}/data.parquet"
+                    found.append(TableFile(path, "data.parquet", os.stat(path)))
             elif entry.name.endswith(".parquet") and entry.is_file():
-                found.append(entry)
-    return sorted(found, key=lambda e: e.path)
+                found.append(TableFile(entry.path, entry.name, entry.stat()))
+    return sorted(found, key=lambda f: f.path)
 
 
-def published_tables(layout: WarehouseLayout) -> dict[str, list[os.DirEntry]]:
+def published_tables(layout: WarehouseLayout) -> dict[str, list[TableFile]]:
     """Each table to publish and the Parquet files it holds now."""
-    tables: dict[str, list[os.DirEntry]] = {}
+    tables: dict[str, list[TableFile]] = {}
     for table in DAILY_TABLES:
         table_dir = layout.table_dir(table)
         if (table_dir / SCHEMA_FILE).exists():
@@ -182,14 +194,14 @@ class Snapshot:
         return [f"{root}/{f}" for f in relative]
 
 
-def _pool_name(root: str, entry: os.DirEntry) -> str:
+def _pool_name(root: str, entry: TableFile) -> str:
     """Where a file's frozen copy lives: named by inode and modification time, so a rewritten file is a new name."""
-    stat = entry.stat()
+    stat = entry.stat
     folder, name = os.path.split(entry.path[len(root) + 1 :])
     return f"snapshots/pool/{folder}/{name[: -len('.parquet')]}.{stat.st_ino}-{stat.st_mtime_ns}.parquet"
 
 
-def _snapshot(layout: WarehouseLayout, tables: dict[str, list[os.DirEntry]]) -> Snapshot:
+def _snapshot(layout: WarehouseLayout, tables: dict[str, list[TableFile]]) -> Snapshot:
     """Freeze the tables as they are now: each file hard-linked into ``snapshots/pool/`` (once), listed in a manifest.
 
     Writers replace files (``os.replace`` makes a new inode), never edit them, so a link keeps the
