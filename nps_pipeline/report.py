@@ -5,16 +5,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from nps_pipeline.charts import SegmentBar, TrendPoint, segments_svg, trend_svg
-from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, merge_days_reusing, sql
+from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, merged_day_files, sql
 
 REPORT_FILE = "report.html"
 TREND_DAYS = 180
@@ -52,18 +50,9 @@ def report_sources(
     not asked for, or not written yet, has no files.
     """
     days = days_in(as_of - dt.timedelta(days=TREND_DAYS - 1), as_of + dt.timedelta(days=1))
-    layout.tmp.mkdir(parents=True, exist_ok=True)
-    merged: dict[str, list[str]] = {}
-    try:
-        for table in tables:
-            if layout.table_files_for_days(table, days):
-                target = layout.tmp / f"report-{table}-{uuid.uuid4().hex}.parquet"
-                merged[table] = [str(target)]
-                merge_days_reusing(con, layout, table, days, target)
+    with contextlib.ExitStack() as stack:
+        merged = {table: stack.enter_context(merged_day_files(con, layout, table, days)) for table in tables}
         yield ReportSources(as_of, *(merged.get(table, []) for table in REPORT_TABLES))
-    finally:
-        for (path,) in merged.values():
-            Path(path).unlink(missing_ok=True)
 
 
 def daily_trend(con: duckdb.DuckDBPyConnection, files: list[str]) -> list[TrendPoint]:

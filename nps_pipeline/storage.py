@@ -228,7 +228,7 @@ def merge_days_reusing(con: duckdb.DuckDBPyConnection, layout: "WarehouseLayout"
     identities = {day: identity for day in days if (identity := _file_identity(f"{folder}/{column}={day.isoformat()}/data.parquet"))}
     days_now = {day.isoformat(): identity for day, identity in identities.items()}
     schema_file = layout.table_dir(table) / SCHEMA_FILE
-    cache = layout.internal / "merged" / f"{table}.parquet"
+    cache = layout.internal / "merged" / f"{table.replace('/', '__')}.parquet"
     # Read the kept merge through a link of its own: a concurrent run may replace it meanwhile.
     kept = target.with_name(f".kept-{target.name}")
     known: dict[str, str] = {}
@@ -258,6 +258,24 @@ def merge_days_reusing(con: duckdb.DuckDBPyConnection, layout: "WarehouseLayout"
             link_or_copy(cache, target)
     finally:
         kept.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def merged_day_files(con: duckdb.DuckDBPyConnection, layout: "WarehouseLayout", table: str, days: list[dt.date]) -> Iterator[list[str]]:
+    """``table``'s files for ``days`` as one temporary merged file (``merge_days_reusing``); none if it has no files.
+
+    Queries that read a table over many days read one footer instead of one per day.
+    """
+    if not layout.table_files_for_days(table, days):
+        yield []
+        return
+    layout.tmp.mkdir(parents=True, exist_ok=True)
+    target = layout.tmp / f"merged-{table.replace('/', '__')}-{uuid.uuid4().hex}.parquet"
+    try:
+        merge_days_reusing(con, layout, table, days, target)
+        yield [str(target)]
+    finally:
+        target.unlink(missing_ok=True)
 
 
 def write_relation_file(relation: duckdb.DuckDBPyRelation, target: Path, tmp_root: Path) -> int:
