@@ -23,14 +23,38 @@ def pseudonym_key(layout: WarehouseLayout, override: str | None = None) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+def superseded_versions(versions: pl.DataFrame) -> pl.DataFrame:
+    """Every version but the kept one of each response id, with the kept version's file, row, score and day.
+
+    The kept version is the one from the latest landed file (modification time, then path), and
+    within a file the last row.
+    """
+    ordered = versions.sort(["response_id", "file_order", "source_file", "source_row"], descending=[False, True, True, True])
+    kept = ordered.unique("response_id", keep="first", maintain_order=True).select(
+        "response_id",
+        pl.col("source_file").alias("kept_source_file"),
+        pl.col("source_row").alias("kept_source_row"),
+        pl.col("score").alias("kept_score"),
+        pl.col("response_date").alias("kept_response_date"),
+    )
+    return (
+        ordered.join(kept, on="response_id", maintain_order="left")
+        .filter((pl.col("source_file") != pl.col("kept_source_file")) | (pl.col("source_row") != pl.col("kept_source_row")))
+        .select(
+            "response_id", "source_file", "source_row", "score", "response_date",
+            "kept_source_file", "kept_source_row", "kept_score", "kept_response_date",
+        )
+    )
+
+
 def rebuild_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> int:
     """List every staged row superseded by another version of its response_id, across all files and days.
 
     Every day reads the index, so a day's result never depends on the range it was run in.
     Returns the number of superseded rows.
     """
-    relation = con.sql(sql("select_superseded_versions"), params={"files": layout.all_staged_files()})
-    return write_relation_file(relation, layout.superseded, layout.tmp)
+    versions = con.sql(sql("select_repeated_versions"), params={"files": layout.all_staged_files()}).pl()
+    return write_relation_file(con.from_arrow(superseded_versions(versions).to_arrow()), layout.superseded, layout.tmp)
 
 
 def update_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, staged_now: list[FileManifest]) -> int:
@@ -52,7 +76,7 @@ def update_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLay
     from_files = pl.read_parquet(files, columns=["response_id"]) if files else pl.DataFrame(schema={"response_id": pl.String})
     from_index = index.filter(pl.col("source_file").is_in(names) | pl.col("kept_source_file").is_in(names)).select("response_id")
     affected_ids = pl.concat([from_files, from_index]).unique()  # noqa: F841 - scanned by name in the SQL
-    found = con.sql(sql("select_superseded_versions_of_ids"), params={"files": layout.all_staged_files()}).pl()
+    found = superseded_versions(con.sql(sql("select_repeated_versions_of_ids"), params={"files": layout.all_staged_files()}).pl())
     updated = pl.concat([index.filter(~pl.col("response_id").is_in(affected_ids["response_id"].implode())), found.cast(index.schema)])
     return write_relation_file(con.from_arrow(updated.to_arrow()), layout.superseded, layout.tmp)
 
