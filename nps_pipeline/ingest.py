@@ -151,6 +151,17 @@ def _without_separator_hint(path: Path, tmp_dir: Path) -> tuple[Path, str | None
     return target, hint.group(1).decode("ascii")
 
 
+def _with_line_feeds(path: Path, tmp_dir: Path) -> Path:
+    """A file whose lines end in a bare carriage return (Excel's "CSV (Macintosh)"): a copy with line feeds."""
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if b"\r" not in head or b"\n" in head:
+        return path
+    target = tmp_dir / f"{uuid.uuid4().hex}.lf"
+    target.write_bytes(path.read_bytes().replace(b"\r", b"\n"))
+    return target
+
+
 def _first_records(path: Path, delimiter: str | None = None) -> tuple[list[list[str]], str]:
     """The first records of a UTF-8 delimited file and its delimiter."""
     with open(path, "rb") as handle:
@@ -257,8 +268,13 @@ def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) ->
     copies: list[Path] = []
 
     def without_hint(text_source: Path) -> tuple[Path, str | None]:
-        stripped, hinted = _without_separator_hint(text_source, tmp_dir)
-        if stripped != text_source:
+        """``text_source`` with line feeds and without Excel's separator line, and the delimiter that line names."""
+        fed = _with_line_feeds(text_source, tmp_dir)
+        if fed != text_source:
+            copies.append(fed)
+            notes.append("line endings were bare carriage returns (classic Mac): read as line feeds")
+        stripped, hinted = _without_separator_hint(fed, tmp_dir)
+        if stripped != fed:
             copies.append(stripped)
         return stripped, hinted
 

@@ -331,9 +331,13 @@ def test_excel_separator_line_and_exports_joined_end_to_end(tmp_path):
         "joined.csv",
         "response_id,submitted_at,score\nj1,2024-03-01T10:00:00Z,9\nresponse_id,submitted_at,score\nj2,2024-03-01T11:00:00Z,6\n",
     )
+    # Excel for Mac's "CSV (Macintosh)": lines end in a bare carriage return.
+    pipeline.land("mac.csv", 'response_id,submitted_at,score,comment\rm1,2024-03-01T10:00:00Z,8,"two\rlines"\r')
     assert pipeline.run("2024-03-01").success
     responses = pipeline.table("responses", "response_id")
-    assert responses.select("response_id", "score", "comment").rows() == [("h1", 7, "Très bien"), ("j1", 9, None), ("j2", 6, None)]
+    assert responses.select("response_id", "score", "comment").rows() == [
+        ("h1", 7, "Très bien"), ("j1", 9, None), ("j2", 6, None), ("m1", 8, "two\nlines"),
+    ]
     files = {row["source_file"]: row for row in pipeline.table("ingest_files").iter_rows(named=True)}
     assert (files["hint.csv"]["rows_in_file"], files["hint.csv"]["rows_valid"]) == (1, 1)
     assert (files["joined.csv"]["rows_read"], files["joined.csv"]["rows_excluded"]) == (2, 1)
