@@ -11,8 +11,10 @@ import codecs
 import csv
 import hashlib
 import io
+import gzip
 import re
 import shutil
+import zipfile
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -31,7 +33,8 @@ from nps_pipeline.storage import sql
 
 IGNORED_FILE = re.compile(r"(^[.~]|\.(tmp|part|crdownload|swp)$|^~\$|^nps_sources\.toml$)", re.IGNORECASE)
 HEAD_BYTES = 1 << 16
-UNSUPPORTED = {".xls", ".zip", ".gz", ".parquet", ".pdf", ".sav", ".numbers"}
+UNSUPPORTED = {".xls", ".parquet", ".pdf", ".sav", ".numbers"}
+READABLE = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".jsonl", ".ndjson", ".json"}
 
 
 class FileProblem(Exception):
@@ -354,6 +357,51 @@ def read_delighted_json(path: Path) -> pl.DataFrame:
     return records.with_row_index("record", offset=1).with_columns(pl.col("record").cast(pl.Int64))
 
 
+def _read_records(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, str, list[str]]:
+    """Every record of an export as text fields, its broken records, its delimiter and notes on how it was read."""
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"}:
+        return read_xlsx(path), pl.DataFrame(schema=NO_REJECTS), ",", []
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return read_delighted_json(path), pl.DataFrame(schema=NO_REJECTS), ",", []
+    return read_delimited(con, path, tmp_dir)
+
+
+def _unpacked(path: Path, tmp_dir: Path) -> tuple[Path, list[str]]:
+    """The export inside a ``.zip`` (as Qualtrics and SurveyMonkey download them) or a ``.gz``, as a temporary file; else ``path``."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        inner = Path(path.stem).suffix.lower() or ".csv"
+        target = tmp_dir / f"{uuid.uuid4().hex}{inner}"
+        try:
+            with gzip.open(path, "rb") as packed, open(target, "wb") as unpacked:
+                shutil.copyfileobj(packed, unpacked)
+        except (OSError, EOFError) as error:
+            target.unlink(missing_ok=True)
+            raise FileProblem(f"cannot decompress the gzip file ({error})") from None
+        return target, [f"decompressed from {path.name}"]
+    if suffix != ".zip":
+        return path, []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                m for m in archive.infolist()
+                if not m.is_dir() and not m.filename.startswith("__MACOSX/") and not Path(m.filename).name.startswith(".")
+            ]
+            exports = [m for m in members if Path(m.filename).suffix.lower() in READABLE]
+            if len(exports) != 1:
+                names = ", ".join(m.filename for m in members[:5]) or "nothing"
+                raise FileProblem(
+                    f"the zip archive holds {len(exports)} exports (it holds {names}): land one export per zip, or the files themselves"
+                )
+            target = tmp_dir / f"{uuid.uuid4().hex}{Path(exports[0].filename).suffix.lower()}"
+            with archive.open(exports[0]) as packed, open(target, "wb") as unpacked:
+                shutil.copyfileobj(packed, unpacked)
+            return target, [f"read {exports[0].filename} from the zip archive"]
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise FileProblem(f"cannot open the zip archive ({error})") from None
+
+
 def read_export(
     con: duckdb.DuckDBPyConnection,
     landed: LandedFile,
@@ -365,16 +413,16 @@ def read_export(
         raise FileProblem("file is empty (0 bytes)")
     suffix = landed.path.suffix.lower()
     if suffix in UNSUPPORTED:
-        raise FileProblem(f"unsupported file type '{suffix}': land CSV, TSV, XLSX or Delighted JSON Lines")
+        raise FileProblem(f"unsupported file type '{suffix}': land CSV, TSV, XLSX or Delighted JSON Lines (zipped or gzipped is fine)")
     tmp_dir = tmp_dir or Path(tempfile.gettempdir())
-    delimiter, notes = ",", []
-    rejected = pl.DataFrame(schema=NO_REJECTS)
-    if suffix in {".xlsx", ".xlsm"}:
-        records = read_xlsx(landed.path)
-    elif suffix in {".jsonl", ".ndjson", ".json"}:
-        records = read_delighted_json(landed.path)
-    else:
-        records, rejected, delimiter, notes = read_delimited(con, landed.path, tmp_dir)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    path, notes = _unpacked(landed.path, tmp_dir)
+    try:
+        records, rejected, delimiter, read_notes = _read_records(con, path, tmp_dir)
+    finally:
+        if path != landed.path:
+            path.unlink(missing_ok=True)
+    notes += read_notes
     head = [[cell or "" for cell in row] for row in records.head(4).drop("record").rows()]
     try:
         layout = detect_layout(head, settings)

@@ -373,3 +373,35 @@ def test_a_surveymonkey_export_saved_back_by_a_spreadsheet(tmp_path):
     assert responses["submitted_at"].dt.hour().to_list() == [9, 13]
     reasons = pipeline.table("quarantine")["reasons"].to_list()
     assert len(reasons) == 1 and "scientific notation" in reasons[0]
+
+
+def test_zipped_and_gzipped_exports_are_read_and_a_zip_of_several_is_reported(tmp_path):
+    import gzip
+    import io
+    import zipfile
+
+    def zipped(members: dict[str, str]) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, text in members.items():
+                archive.writestr(name, text)
+        return buffer.getvalue()
+
+    pipeline = Pipeline(tmp_path, max_rejected_share=0.5)  # the Qualtrics fixture's one deliberate bad row
+    # Qualtrics downloads its CSV inside a zip named after the survey.
+    pipeline.land("qualtrics_download.zip", zipped({
+        "Survey Q4.csv": (FIXTURES / "qualtrics" / "nps_current.csv").read_text(encoding="utf-8"),
+        "__MACOSX/._Survey Q4.csv": "resource fork",
+    }))
+    pipeline.land("nightly.csv.gz", gzip.compress(b"response_id,submitted_at,score\ng1,2024-03-01T10:00:00Z,10\n"))
+    pipeline.land("two.zip", zipped({"a.csv": "response_id,submitted_at,score\n", "b.csv": "response_id,submitted_at,score\n"}))
+    pipeline.land("broken.zip", b"PK\x03\x04 not really a zip")
+    result = pipeline.run("2024-03-01", raise_on_error=False)
+    files = {row["source_file"]: row for row in pipeline.table("ingest_files").iter_rows(named=True)}
+    assert files["qualtrics_download.zip"]["status"] == "staged" and files["qualtrics_download.zip"]["source_format"] == "qualtrics"
+    assert (files["nightly.csv.gz"]["status"], files["nightly.csv.gz"]["rows_valid"]) == ("staged", 1)
+    assert files["two.zip"]["status"] == "rejected"
+    assert files["two.zip"]["problem"].startswith("the zip archive holds 2 exports (it holds a.csv, b.csv)")
+    assert files["broken.zip"]["problem"].startswith("cannot open the zip archive")
+    readable = next(e for e in result.get_asset_check_evaluations() if e.check_name == "every_file_readable")
+    assert not readable.passed and "two.zip" in readable.description and "broken.zip" in readable.description
