@@ -5,7 +5,6 @@ import os
 import time
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
