@@ -29,21 +29,12 @@ def superseded_versions(versions: pl.DataFrame) -> pl.DataFrame:
     The kept version is the one from the latest landed file (modification time, then path), and
     within a file the last row.
     """
-    ordered = versions.sort(["response_id", "file_order", "source_file", "source_row"], descending=[False, True, True, True])
-    kept = ordered.unique("response_id", keep="first", maintain_order=True).select(
-        "response_id",
-        pl.col("source_file").alias("kept_source_file"),
-        pl.col("source_row").alias("kept_source_row"),
-        pl.col("score").alias("kept_score"),
-        pl.col("response_date").alias("kept_response_date"),
-    )
+    kept = ["source_file", "source_row", "score", "response_date"]
     return (
-        ordered.join(kept, on="response_id", maintain_order="left")
-        .filter((pl.col("source_file") != pl.col("kept_source_file")) | (pl.col("source_row") != pl.col("kept_source_row")))
-        .select(
-            "response_id", "source_file", "source_row", "score", "response_date",
-            "kept_source_file", "kept_source_row", "kept_score", "kept_response_date",
-        )
+        versions.sort(["response_id", "file_order", "source_file", "source_row"], descending=[False, True, True, True])
+        .with_columns(pl.col(kept).first().over("response_id").name.prefix("kept_"))
+        .filter(pl.int_range(pl.len()).over("response_id") > 0)
+        .select("response_id", *kept, *(f"kept_{c}" for c in kept))
     )
 
 

@@ -137,32 +137,33 @@ def _utf8_source(path: Path, tmp_dir: Path) -> tuple[Path, str | None]:
     return path, None
 
 
-SEPARATOR_HINT = re.compile(rb"^(?:\xef\xbb\xbf)?sep=([,;\t|])[ \t]*\r?\n", re.IGNORECASE)
+SEPARATOR_HINT = re.compile(rb"^(?:\xef\xbb\xbf)?sep=([,;\t|])[ \t]*\n", re.IGNORECASE)
 
 
-def _without_separator_hint(path: Path, tmp_dir: Path) -> tuple[Path, str | None]:
-    """A UTF-8 file whose first line is Excel's ``sep=;`` hint: a copy without that line, and the delimiter it names."""
-    with open(path, "rb") as handle:
-        head = handle.read(16)
-    hint = SEPARATOR_HINT.match(head)
-    if not hint:
-        return path, None
-    target = tmp_dir / f"{uuid.uuid4().hex}.nosep"
-    with open(path, "rb") as source, open(target, "wb") as copy:
-        source.readline()
-        shutil.copyfileobj(source, copy)
-    return target, hint.group(1).decode("ascii")
+def _normalised(path: Path, tmp_dir: Path) -> tuple[Path, str | None, list[str]]:
+    """A UTF-8 delimited file as the readers expect it, the delimiter its Excel ``sep=`` line names, and notes.
 
-
-def _with_line_feeds(path: Path, tmp_dir: Path) -> Path:
-    """A file whose lines end in a bare carriage return (Excel's "CSV (Macintosh)"): a copy with line feeds."""
+    Lines ending in a bare carriage return (Excel's "CSV (Macintosh)") get line feeds, and the
+    ``sep=;`` line Excel may write above the header is dropped: in one copy, only when needed.
+    """
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
-    if b"\r" not in head or b"\n" in head:
-        return path
-    target = tmp_dir / f"{uuid.uuid4().hex}.lf"
-    target.write_bytes(path.read_bytes().replace(b"\r", b"\n"))
-    return target
+    bare_returns = b"\r" in head and b"\n" not in head
+    hint = SEPARATOR_HINT.match(head.replace(b"\r", b"\n") if bare_returns else head.replace(b"\r\n", b"\n"))
+    if not bare_returns and not hint:
+        return path, None, []
+    data, notes = path.read_bytes(), []
+    if bare_returns:
+        data = data.replace(b"\r", b"\n")
+        notes.append("line endings were bare carriage returns (classic Mac): read as line feeds")
+    delimiter = None
+    if hint:
+        data = data[data.index(b"\n") + 1 :]
+        delimiter = hint.group(1).decode("ascii")
+        notes.append(f"Excel's separator line (sep={delimiter}) skipped")
+    target = tmp_dir / f"{uuid.uuid4().hex}.csv"
+    target.write_bytes(data)
+    return target, delimiter, notes
 
 
 def _first_records(path: Path, delimiter: str | None = None) -> tuple[list[list[str]], str]:
@@ -270,25 +271,19 @@ def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) ->
     notes: list[str] = []
     copies: list[Path] = []
 
-    def without_hint(text_source: Path) -> tuple[Path, str | None]:
-        """``text_source`` with line feeds and without Excel's separator line, and the delimiter that line names."""
-        fed = _with_line_feeds(text_source, tmp_dir)
-        if fed != text_source:
-            copies.append(fed)
-            notes.append("line endings were bare carriage returns (classic Mac): read as line feeds")
-        stripped, hinted = _without_separator_hint(fed, tmp_dir)
-        if stripped != fed:
-            copies.append(stripped)
-        return stripped, hinted
+    def normalised(text_source: Path) -> tuple[Path, str | None]:
+        prepared, hinted, how = _normalised(text_source, tmp_dir)
+        if prepared != text_source:
+            copies.append(prepared)
+            notes.extend(n for n in how if n not in notes)  # a Windows-1252 re-read prepares the file again
+        return prepared, hinted
 
     source, note = _utf8_source(path, tmp_dir)
     if source != path:
         copies.append(source)
     if note:
         notes.append(note)
-    source, hinted = without_hint(source)
-    if hinted:
-        notes.append(f"Excel's separator line (sep={hinted}) skipped")
+    source, hinted = normalised(source)
     records, delimiter = _first_records(source, hinted)
     width = len(records[0])
     try:
@@ -298,8 +293,8 @@ def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) ->
             message = str(error)
             if "unicode" in message.lower() or "utf-8" in message.lower() or "encoding" in message.lower():
                 copies.append(_transcode(path, tmp_dir, "cp1252"))
-                source, _ = without_hint(copies[-1])
                 notes.append("decoded from Windows-1252")
+                source, _ = normalised(copies[-1])
                 try:
                     rows, rejected = _read_strict(con, source, width, delimiter), pl.DataFrame(schema=NO_REJECTS)
                 except duckdb.Error as second:

@@ -15,11 +15,11 @@ class SettingsError(ValueError):
     """A setting that cannot be used: the message names the variable, its value and what it must be."""
 
 
-def _whole(text: str, what: str) -> int:
+def _number(text: str, what: str, kind: type = int, expected: str = "a whole number"):
     try:
-        return int(text.strip())
+        return kind(text.strip())
     except ValueError:
-        raise SettingsError(f"{what}: {text!r} is not a whole number") from None
+        raise SettingsError(f"{what}: {text!r} is not {expected}") from None
 
 
 def parse_sla_hours(text: str) -> dict[str, int]:
@@ -28,7 +28,7 @@ def parse_sla_hours(text: str) -> dict[str, int]:
     if not text:
         return dict(DEFAULT_SLA_HOURS)
     if ":" not in text:
-        hours = _whole(text, "NPS_FOLLOWUP_SLA_HOURS")
+        hours = _number(text, "NPS_FOLLOWUP_SLA_HOURS")
         return {priority: hours for priority in DEFAULT_SLA_HOURS}
     hours_by_priority = dict(DEFAULT_SLA_HOURS)
     for part in text.split(","):
@@ -36,15 +36,8 @@ def parse_sla_hours(text: str) -> dict[str, int]:
         priority = priority.strip().upper()
         if priority not in DEFAULT_SLA_HOURS:
             raise SettingsError(f"NPS_FOLLOWUP_SLA_HOURS: unknown priority {priority!r} (use P1, P2, P3)")
-        hours_by_priority[priority] = _whole(hours, f"NPS_FOLLOWUP_SLA_HOURS {priority}")
+        hours_by_priority[priority] = _number(hours, f"NPS_FOLLOWUP_SLA_HOURS {priority}")
     return hours_by_priority
-
-
-def _share(text: str) -> float:
-    try:
-        return float(text.strip())
-    except ValueError:
-        raise SettingsError(f"NPS_MAX_REJECTED_SHARE: {text!r} is not a number between 0 and 1 (such as 0.1)") from None
 
 
 @dataclass(frozen=True)
@@ -98,21 +91,23 @@ class Settings:
             warehouse_dir=Path(env.get("NPS_WAREHOUSE_DIR", "data/warehouse")),
             timezone=env.get("NPS_TIMEZONE", "UTC"),
             start_date=env.get("NPS_START_DATE", "2024-01-01"),
-            max_rejected_share=_share(env.get("NPS_MAX_REJECTED_SHARE", "0.10")),
+            max_rejected_share=_number(
+                env.get("NPS_MAX_REJECTED_SHARE", "0.10"), "NPS_MAX_REJECTED_SHARE", float, "a number between 0 and 1 (such as 0.1)"
+            ),
             followup_sla_hours=env.get("NPS_FOLLOWUP_SLA_HOURS", ""),
             high_value_tiers=env.get("NPS_HIGH_VALUE_TIERS", ""),
             duckdb_memory_limit=env.get("NPS_DUCKDB_MEMORY_LIMIT", "1GB"),
             segment_attributes=tuple(
                 a.strip() for a in env.get("NPS_SEGMENT_ATTRIBUTES", "").split(",") if a.strip()
             ),
-            low_sample_threshold=_whole(env.get("NPS_LOW_SAMPLE_THRESHOLD", "30"), "NPS_LOW_SAMPLE_THRESHOLD"),
+            low_sample_threshold=_number(env.get("NPS_LOW_SAMPLE_THRESHOLD", "30"), "NPS_LOW_SAMPLE_THRESHOLD"),
             weighting_file=env.get("NPS_WEIGHTING_FILE", ""),
             benchmark_industry=env.get("NPS_BENCHMARK_INDUSTRY", ""),
             benchmarks_file=env.get("NPS_BENCHMARKS_FILE", ""),
             case_rules_file=env.get("NPS_CASE_RULES_FILE", ""),
             case_updates_dir=Path(env.get("NPS_CASE_UPDATES_DIR", "data/case_updates")),
             theme_lexicon_file=env.get("NPS_THEME_LEXICON_FILE", ""),
-            freshness_deadline_hour=_whole(env.get("NPS_FRESHNESS_DEADLINE_HOUR", "6"), "NPS_FRESHNESS_DEADLINE_HOUR"),
+            freshness_deadline_hour=_number(env.get("NPS_FRESHNESS_DEADLINE_HOUR", "6"), "NPS_FRESHNESS_DEADLINE_HOUR"),
             alert_webhook_url=env.get("NPS_ALERT_WEBHOOK_URL", ""),
             landing_location=env.get("NPS_LANDING_DIR", "data/landing"),
             warehouse_location=env.get("NPS_WAREHOUSE_DIR", "data/warehouse"),

@@ -193,18 +193,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     replace_file(path, lambda tmp: tmp.write_bytes(data))
 
 
-def merge_parquet_files(con: duckdb.DuckDBPyConnection, files: list[str], target: Path) -> None:
-    """The rows of ``files`` in one Parquet file at ``target``, columns matched by name.
+def merged_frame(con: duckdb.DuckDBPyConnection, files: list[str]) -> pl.DataFrame:
+    """The rows of ``files`` in one frame, columns matched by name.
 
     polars reads the files in parallel, on the first file's columns (a table's row-less schema
     file leads its list); files with other columns or types are merged by DuckDB's ``union_by_name``.
     """
     try:
-        frame = pl.scan_parquet(files, hive_partitioning=False, missing_columns="insert", extra_columns="raise").collect()
+        return pl.scan_parquet(files, hive_partitioning=False, missing_columns="insert", extra_columns="raise").collect()
     except pl.exceptions.PolarsError:
-        con.sql(sql("select_parquet_files"), params={"files": files}).to_parquet(str(target))
-        return
-    frame.write_parquet(target)
+        return con.sql(sql("select_parquet_files"), params={"files": files}).pl()
+
+
+def merge_parquet_files(con: duckdb.DuckDBPyConnection, files: list[str], target: Path) -> None:
+    """The rows of ``files`` in one Parquet file at ``target`` (``merged_frame``)."""
+    merged_frame(con, files).write_parquet(target)
 
 
 def _file_identity(path: str) -> str | None:
@@ -251,11 +254,9 @@ def merge_days_reusing(con: duckdb.DuckDBPyConnection, layout: "WarehouseLayout"
                     parts.append(pl.scan_parquet([*leading, *fresh], hive_partitioning=False, missing_columns="insert", extra_columns="raise"))
                 frame = pl.concat(parts).sort(column, maintain_order=True).collect()
         if frame is None:
-            merge_parquet_files(con, [*leading, *(str(layout.day_file(table, day)) for day in identities)], target)
-            frame = pl.read_parquet(target)
+            frame = merged_frame(con, [*leading, *(str(layout.day_file(table, day)) for day in identities)])
         replace_file(cache, lambda tmp: frame.write_parquet(tmp, metadata={"days": json.dumps(days_now)}))
-        if not target.exists():
-            link_or_copy(cache, target)
+        link_or_copy(cache, target)
     finally:
         kept.unlink(missing_ok=True)
 

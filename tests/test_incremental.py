@@ -254,10 +254,10 @@ def test_merging_day_files_into_one_equals_duckdb_union_by_name(tmp_path):
 
 def test_a_merge_reusing_the_last_one_equals_merging_every_day_file(tmp_path, monkeypatch):
     from nps_pipeline import storage
-    from nps_pipeline.storage import SCHEMA_FILE, merge_days_reusing, merge_parquet_files, replace_file
+    from nps_pipeline.storage import SCHEMA_FILE, merge_days_reusing, merged_frame, replace_file
 
     full_merges = []
-    monkeypatch.setattr(storage, "merge_parquet_files", lambda con, files, target: (full_merges.append(len(files)), merge_parquet_files(con, files, target)))
+    monkeypatch.setattr(storage, "merged_frame", lambda con, files: (full_merges.append(len(files)), merged_frame(con, files))[1])
 
     layout = WarehouseLayout(tmp_path / "warehouse")
     table, schema = "nps_windows", {"window_end": pl.Date, "nps": pl.Float64, "segment": pl.String}
@@ -278,7 +278,7 @@ def test_a_merge_reusing_the_last_one_equals_merging_every_day_file(tmp_path, mo
         calls += 1
         expected, merged = tmp_path / f"expected{calls}.parquet", tmp_path / f"merged{calls}.parquet"
         with connect(layout) as con:
-            merge_parquet_files(con, layout.table_files_for_days(table, window), expected)
+            merged_frame(con, layout.table_files_for_days(table, window)).write_parquet(expected)  # the unpatched full merge
             merge_days_reusing(con, layout, table, window, merged)
         assert_frame_equal(pl.read_parquet(merged), pl.read_parquet(expected))
 
