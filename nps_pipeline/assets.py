@@ -13,7 +13,7 @@ import time
 import dagster as dg
 import polars as pl
 
-from nps_pipeline import aggregate, benchmarks, cases, dedupe, followup, observe, report, serve, staging
+from nps_pipeline import aggregate, benchmarks, cases, dedupe, followup, handoff, observe, report, serve, staging
 from nps_pipeline.case_rules import CaseRules, CaseRulesError, load_case_rules
 from nps_pipeline.themes import Lexicon, LexiconError, load_lexicon
 from nps_pipeline.charts import markdown_image, segments_svg, trend_svg
@@ -734,17 +734,18 @@ def case_metrics(context: dg.AssetExecutionContext, nps: NpsPipelineResource) ->
 @dg.asset(group_name="follow_up", kinds={"csv"}, deps=[detractor_cases], **DAILY)
 @timed
 def crm_handoff(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """CRM hand-off: the open cases as one CSV with the customer's email and name, worst first."""
-    with nps.writing() as con:
-        frame = cases.write_crm_handoff(con, nps.layout)
-    path = cases.handoff_path(nps.layout)
-    context.log.info(f"wrote {frame.height} open case(s) to {path}")
+    """CRM hand-off: the cases changed since the last full list of open cases (and that list when due), with email and name."""
+    with nps.writing():
+        run = handoff.write_crm_handoff(nps.layout, window_days(context)[-1], nps.handoff_full_every_days)
+    what = "the full list of open cases" if run.full else "the cases changed since the full list"
+    context.log.info(f"wrote {run.rows.height} row(s), {what}, to {run.path}; {run.open_cases} case(s) open")
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(path)),
-            "rows_out": frame.height,
-            "open_cases": frame.height,
-            "without_email": frame.filter(pl.col("email").is_null()).height,
+            "path": dg.MetadataValue.path(str(run.path)),
+            "rows_out": run.rows.height,
+            "full_list_written": run.full,
+            "open_cases": run.open_cases,
+            "written_without_email": run.rows.filter(pl.col("email").is_null()).height,
         }
     )
 

@@ -29,6 +29,11 @@ class CaseStore:
     events: str | None = None
     cases: str | None = None
     contacts: str | None = None
+    # Counts the commits: each case's contact row records the one that last rebuilt it, so readers
+    # (the CRM hand-off) can pick the cases changed since a revision they saw.
+    revision: int = 0
+    # Names this store: a store built afresh (deleted, migrated) counts its revisions from 0 again.
+    store_id: str = ""
 
     @classmethod
     def load(cls, root: Path) -> "CaseStore":
@@ -42,11 +47,18 @@ class CaseStore:
             data.get("events"),
             data.get("cases"),
             data.get("contacts"),
+            int(data.get("revision", 0)),
+            data.get("store_id", ""),
         )
 
     @property
     def exists(self) -> bool:
         return (self.root / MANIFEST).exists()
+
+    @property
+    def next_revision(self) -> int:
+        """The revision the next commit makes."""
+        return self.revision + 1
 
     def path(self, name: str) -> Path:
         return self.root / name
@@ -97,8 +109,12 @@ class CaseStore:
             write(events, f"events-{stamp}.parquet") if events is not None else self.events,
             write(cases, f"cases-{stamp}.parquet"),
             write(contacts, f"contacts-{stamp}.parquet"),
+            self.next_revision,
+            self.store_id or uuid.uuid4().hex,
         )
         manifest = {
+            "revision": new.revision,
+            "store_id": new.store_id,
             "log": {day.isoformat(): name for day, name in sorted(new.log_days.items())},
             "events": new.events,
             "cases": new.cases,

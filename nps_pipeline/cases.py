@@ -78,7 +78,10 @@ PRIVATE_COLUMNS = ("source_file", "source_row", "comment", "email", "respondent_
 CONTACTS_SCHEMA = {"case_id": pl.String, "email": pl.String, "name": pl.String, "latest_comment": pl.String}
 # What the store keeps per case beside its contact, to merge later responses without reading its rows again.
 INTERNAL_CASE_COLUMNS = ("best_level", "base_reasons")
-CASE_PRIVATE_SCHEMA = {**CONTACTS_SCHEMA, "best_level": pl.Int64, "base_reasons": pl.String, "score_before_contact": pl.Int64}
+# ``revision``: the store commit that last rebuilt the case (null: before revisions were kept).
+CASE_PRIVATE_SCHEMA = {
+    **CONTACTS_SCHEMA, "best_level": pl.Int64, "base_reasons": pl.String, "score_before_contact": pl.Int64, "revision": pl.Int64,
+}
 # Taken from a case's latest response.
 LATEST_COLUMNS = ("customer_tier", "region", "product", "channel", "touchpoint", "language")
 CASE_COLUMNS = (
@@ -776,6 +779,7 @@ def materialise_cases(
         before_contact,
         private_before,
     )
+    private = private.with_columns(revision=pl.lit(store.next_revision, dtype=pl.Int64))
     contacts = pl.concat([private_before.filter(~pl.col("case_id").is_in(rebuilt["case_id"].implode())), private])
     store = store.commit(new_days, events if not new_events.is_empty() else None, cases, contacts)
     publish_case_tables(con, layout, store)
@@ -830,7 +834,8 @@ def migrate_legacy_log(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
     following = known_next_responses(previous, score_before_contact(log, state))
     cases = build_cases(log, state, rules, following, events)
     by_day = {day: frame for (day,), frame in log.partition_by("response_date", as_dict=True).items()}
-    store = store.commit(by_day, events, cases, case_contacts(log, cases))
+    contacts = case_contacts(log, cases).with_columns(revision=pl.lit(store.next_revision, dtype=pl.Int64))
+    store = store.commit(by_day, events, cases, contacts)
     legacy_log.unlink(missing_ok=True)  # the commit removed it already: the store names only its own files
     legacy_events.unlink(missing_ok=True)
     return store
@@ -860,38 +865,3 @@ def materialise_case_metrics(con: duckdb.DuckDBPyConnection, layout: WarehouseLa
     finally:
         con.unregister("cases")
     return pl.read_parquet(layout.table_file("case_metrics"))
-
-
-def handoff_path(layout: WarehouseLayout) -> Path:
-    return layout.root / "handoff" / "open_cases.csv"
-
-
-HANDOFF_COLUMNS = (
-    "case_id", "priority", "due_at", "status", "owner", "owner_queue", "email", "name", "respondent_key", "customer_tier",
-    "region", "product", "channel", "language", "responses", "latest_score", "worst_score", "latest_comment", "themes",
-    "negative_keywords", "repeat_detractor", "worsening", "priority_reasons", "opened_at", "contacted_at",
-)
-
-
-def write_crm_handoff(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> pl.DataFrame:
-    """The open cases as one CSV a CRM imports (UTF-8, header row, ISO 8601 times), worst first, replaced atomically.
-
-    Email, name and comment come from the case's latest response (the only published place names appear).
-    """
-    store = case_store(layout)
-    contacts = pl.scan_parquet(store.path(store.contacts)) if store.contacts else pl.LazyFrame(schema=CONTACTS_SCHEMA)
-    frame = (
-        pl.scan_parquet(layout.table_file("detractor_cases"))
-        .select(c for c in HANDOFF_COLUMNS if c == "case_id" or c not in CONTACTS_SCHEMA)
-        .filter(pl.col("status").is_in(ACTIVE_STATUSES))
-        .join(contacts.select(list(CONTACTS_SCHEMA)).cast(CONTACTS_SCHEMA), on="case_id", how="left")
-        .sort("priority", "due_at", "case_id")
-        .with_columns(
-            pl.col("themes", "negative_keywords").list.join("; "),
-            pl.col("due_at", "opened_at", "contacted_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
-        .select(HANDOFF_COLUMNS)
-        .collect()
-    )
-    replace_file(handoff_path(layout), frame.write_csv)
-    return frame

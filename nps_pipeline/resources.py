@@ -37,6 +37,7 @@ class NpsPipelineResource(dg.ConfigurableResource):
     case_updates_dir: str = "data/case_updates"
     theme_lexicon_file: str = ""
     freshness_deadline_hour: int = 6
+    handoff_full_every_days: int = 7
     local_cache_dir: str = "data/cache"
     s3_endpoint_url: str = ""
     pseudonym_key: str | None = None
@@ -63,6 +64,7 @@ class NpsPipelineResource(dg.ConfigurableResource):
             case_updates_dir=str(settings.case_updates_dir),
             theme_lexicon_file=settings.theme_lexicon_file,
             freshness_deadline_hour=settings.freshness_deadline_hour,
+            handoff_full_every_days=settings.handoff_full_every_days,
         )
         values.update(overrides)
         return cls(**values)

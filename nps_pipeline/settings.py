@@ -59,6 +59,7 @@ class Settings:
     case_updates_dir: Path = Path("data/case_updates")
     theme_lexicon_file: str = ""
     freshness_deadline_hour: int = 6
+    handoff_full_every_days: int = 7
     alert_webhook_url: str = ""
     # As given: a folder, or s3://bucket/prefix (a Path would fold the '//').
     landing_location: str = "data/landing"
@@ -80,6 +81,8 @@ class Settings:
         parse_sla_hours(self.followup_sla_hours)
         if not 0 <= self.freshness_deadline_hour <= 23:
             raise SettingsError(f"NPS_FRESHNESS_DEADLINE_HOUR: {self.freshness_deadline_hour} must be an hour of the day, 0-23")
+        if self.handoff_full_every_days < 1:
+            raise SettingsError(f"NPS_HANDOFF_FULL_EVERY_DAYS: {self.handoff_full_every_days} must be a whole number, 1 or more")
         if self.low_sample_threshold < 0:
             raise SettingsError(f"NPS_LOW_SAMPLE_THRESHOLD: {self.low_sample_threshold} must be a whole number, 0 or more")
 
@@ -108,6 +111,7 @@ class Settings:
             case_updates_dir=Path(env.get("NPS_CASE_UPDATES_DIR", "data/case_updates")),
             theme_lexicon_file=env.get("NPS_THEME_LEXICON_FILE", ""),
             freshness_deadline_hour=_number(env.get("NPS_FRESHNESS_DEADLINE_HOUR", "6"), "NPS_FRESHNESS_DEADLINE_HOUR"),
+            handoff_full_every_days=_number(env.get("NPS_HANDOFF_FULL_EVERY_DAYS", "7"), "NPS_HANDOFF_FULL_EVERY_DAYS"),
             alert_webhook_url=env.get("NPS_ALERT_WEBHOOK_URL", ""),
             landing_location=env.get("NPS_LANDING_DIR", "data/landing"),
             warehouse_location=env.get("NPS_WAREHOUSE_DIR", "data/warehouse"),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+import json
 
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from nps_pipeline import dedupe
+from nps_pipeline import dedupe, handoff
 from nps_pipeline.case_store import CaseStore
 from nps_pipeline.storage import WarehouseLayout, connect
 from tests.conftest import Pipeline
@@ -71,12 +70,13 @@ def test_night_by_night_cases_equal_one_run_over_the_whole_range(tmp_path):
     assert (c2["status"], c2["next_response_id"], c2["improved"]) == ("contacted", "r8", True)
     assert cases.height == 5  # C1, C2, anonymous r4, C3 (r6), C5 (r9)
 
-    handoff = {
-        name: list(csv.DictReader(io.StringIO((p.warehouse / "handoff" / "open_cases.csv").read_text(encoding="utf-8"))))
+    # The open cases as a CRM holds them after importing the hand-off files (revisions differ by run).
+    current = {
+        name: handoff.current_open_cases(WarehouseLayout(p.warehouse)).drop("revision").to_dicts()
         for name, p in (("nightly", nightly), ("ranged", ranged))
     }
-    assert handoff["nightly"] == handoff["ranged"]
-    c1_row = next(r for r in handoff["nightly"] if r["email"] == "c1@example.com")
+    assert current["nightly"] == current["ranged"]
+    c1_row = next(r for r in current["nightly"] if r["email"] == "c1@example.com")
     assert (c1_row["name"], c1_row["latest_comment"]) == ("Ana Maria Silva", "Broken again")
 
 
@@ -175,7 +175,7 @@ def test_a_warehouse_kept_before_the_case_store_is_moved_into_it_once(tmp_path):
     _run_nights(pipeline, one_range=False)
     layout = WarehouseLayout(pipeline.warehouse)
     cases_before = pipeline.table("detractor_cases", "case_id")
-    handoff_before = (pipeline.warehouse / "handoff" / "open_cases.csv").read_text(encoding="utf-8")
+    handoff_before = handoff.current_open_cases(layout).drop("revision")
     store = CaseStore.load(layout.internal / "cases")
     log = store.scan_log({}).collect().drop("comment", "email", "respondent_name")
     events = pl.read_parquet(store.path(store.events))
@@ -195,8 +195,9 @@ def test_a_warehouse_kept_before_the_case_store_is_moved_into_it_once(tmp_path):
     assert not layout.table_file("detractor_case_responses").exists()
     assert_frame_equal(pipeline.table("detractor_cases", "case_id"), cases_before)
     assert pipeline.table("detractor_case_responses").height == log.height
-    # The contacts came back from the staged rows: the hand-off is the same file.
-    assert (pipeline.warehouse / "handoff" / "open_cases.csv").read_text(encoding="utf-8") == handoff_before
+    # The contacts came back from the staged rows. The store is new, so the full list is written again.
+    assert json.loads((pipeline.warehouse / "handoff" / "manifest.json").read_text(encoding="utf-8"))["changed_rows"] == 0
+    assert_frame_equal(handoff.current_open_cases(layout).drop("revision"), handoff_before)
 
 
 def test_a_case_without_merge_state_is_rebuilt_from_its_rows_then_merged_the_next_night(tmp_path):
