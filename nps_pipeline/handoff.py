@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from nps_pipeline.case_store import CaseStore
 from nps_pipeline.cases import ACTIVE_STATUSES, CONTACTS_SCHEMA, case_store
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, replace_file
 
@@ -59,16 +60,15 @@ class HandoffRun:
     path: Path
 
 
-def _contacts(layout: WarehouseLayout) -> pl.LazyFrame:
-    """Each case's contact and revision (0 for a case last changed before revisions were kept)."""
-    store = case_store(layout)
+def _contacts(store: CaseStore) -> pl.LazyFrame:
+    """Each case's contact and revision (null for a case last changed before revisions were kept)."""
     schema = {**CONTACTS_SCHEMA, "revision": pl.Int64}
     if not store.contacts:
         return pl.LazyFrame(schema=schema)
     contacts = pl.scan_parquet(store.path(store.contacts))
     if "revision" not in contacts.collect_schema().names():
         contacts = contacts.with_columns(revision=pl.lit(None, dtype=pl.Int64))
-    return contacts.select(list(schema)).cast(schema).with_columns(pl.col("revision").fill_null(0))
+    return contacts.select(list(schema)).cast(schema)
 
 
 def _rows(cases: pl.LazyFrame, contacts: pl.LazyFrame) -> pl.DataFrame:
@@ -87,26 +87,27 @@ def _rows(cases: pl.LazyFrame, contacts: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _read_manifest(layout: WarehouseLayout) -> dict | None:
+    """The last run's manifest, or None when it is missing or not one this version wrote."""
     try:
         manifest = json.loads(manifest_path(layout).read_text(encoding="utf-8"))
-        manifest["full_day"] = dt.date.fromisoformat(manifest["full_day"])
-        int(manifest["full_revision"]), int(manifest["full_rows"]), manifest["store_id"], manifest["columns"]
+        dt.date.fromisoformat(manifest["full_day"])
+        if not all(isinstance(manifest[key], int) for key in ("full_revision", "full_rows")):
+            return None
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
     return manifest
 
 
-def _full_list_due(layout: WarehouseLayout, previous: dict | None, day: dt.date, full_every_days: int) -> bool:
+def _full_list_due(layout: WarehouseLayout, store: CaseStore, previous: dict | None, day: dt.date, full_every_days: int) -> bool:
     """Whether the changes cannot stand on the last full list: none, another store or layout, or too old."""
-    store = case_store(layout)
     return (
         previous is None
         or full_every_days <= 1
         or not (full_list_path(layout).exists() and changes_path(layout).exists())
-        or previous["store_id"] != store.store_id
+        or previous.get("store_id") != store.store_id
         or previous["full_revision"] > store.revision
-        or previous["columns"] != list(HANDOFF_COLUMNS)
-        or (day - previous["full_day"]).days >= full_every_days
+        or previous.get("columns") != list(HANDOFF_COLUMNS)
+        or (day - dt.date.fromisoformat(previous["full_day"])).days >= full_every_days
     )
 
 
@@ -118,10 +119,10 @@ def write_crm_handoff(layout: WarehouseLayout, day: dt.date, full_every_days: in
     """
     store = case_store(layout)
     cases = pl.scan_parquet(layout.table_file("detractor_cases"))
-    contacts = _contacts(layout)
+    contacts = _contacts(store)
     open_cases = cases.select(pl.col("status").is_in(ACTIVE_STATUSES).cast(pl.Int64).sum()).collect().item()
     previous = _read_manifest(layout)
-    full = _full_list_due(layout, previous, day, full_every_days)
+    full = _full_list_due(layout, store, previous, day, full_every_days)
     if not full:
         changed = contacts.filter(pl.col("revision") > previous["full_revision"]).select("case_id").collect()
         full = changed.height > max(MIN_CHANGES_FOR_FULL, previous["full_rows"] // 2)
@@ -133,7 +134,7 @@ def write_crm_handoff(layout: WarehouseLayout, day: dt.date, full_every_days: in
     else:
         rows = _rows(cases.join(changed.lazy(), on="case_id", how="semi"), contacts)
         replace_file(changes_path(layout), rows.write_csv)
-        manifest = {**previous, "full_day": previous["full_day"].isoformat(), "changed_rows": rows.height}
+        manifest = {**previous, "changed_rows": rows.height}
     manifest.update(store_id=store.store_id, store_revision=store.revision, columns=list(HANDOFF_COLUMNS))
     atomic_write_bytes(manifest_path(layout), json.dumps(manifest, indent=1).encode("utf-8"))
     return HandoffRun(full, open_cases, rows, full_list_path(layout) if full else changes_path(layout))
