@@ -2,10 +2,15 @@
 
     python benchmarks/run_benchmark.py --responses 1000000      # the default
     python benchmarks/run_benchmark.py --responses 10000000
+    python benchmarks/run_benchmark.py --responses 10000000 --customers 250000 --score-mix detractor-heavy
+    python benchmarks/run_benchmark.py --sizes 1000000,10000000 --responses-per-customer 40
 
 Both run in fresh processes: the pipeline as `nps-pipeline backfill` over every day (one
-single-run backfill, cold: empty warehouse), the bare script as one DuckDB query that reads the
-CSVs and computes nps_daily. Peak memory is the peak resident set size of the process tree,
+single-run backfill, cold: empty warehouse, on a real SQLite Dagster instance with the project's
+dagster.yaml, as a user's DAGSTER_HOME), the bare script as one DuckDB query that reads the CSVs
+and computes nps_daily. The data's shape is an option: how many customers answer (or how many
+answers each gives) and the score mix. The Dagster bookkeeping is reported as the rows the run
+left in the instance's event log. Peak memory is the peak resident set size of the process tree,
 sampled every 50 ms. The pipeline's time is split into its assets' own compute (each logs
 `compute_seconds=`) and the rest: process start-up and Dagster's bookkeeping, which writes
 planned and materialization events for every asset x day of the range. Results are printed and appended to benchmarks/results/results.jsonl.
@@ -14,6 +19,7 @@ planned and materialization events for every asset x day of the range. Results a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -71,12 +77,26 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, int, int, s
     return time.monotonic() - started, peak, process.returncode, "".join(output)
 
 
-COMPUTE = re.compile(r" - ([a-z_]+) - \1: rows in .*?compute_seconds=([0-9.]+)")
+# The progress lines `nps-pipeline` prints: "[mm:ss.s] asset: done in S s, N rows out (stage S s; ...)".
+DONE = re.compile(r"^\[(\d+):([\d.]+)\] ([a-z_]+): done in ([0-9.]+) s(?:, [0-9,]+ rows out)?(?: \((.*)\))?$", re.M)
+STARTED = re.compile(r"^\[(\d+):([\d.]+)\] ([a-z_]+): started", re.M)
+STAGE = re.compile(r"([a-z_]+) ([0-9.]+) s")
 
 
 def compute_by_asset(output: str) -> dict[str, float]:
-    """Each asset's own compute seconds, from the log line it writes."""
-    return {match.group(1): float(match.group(2)) for match in COMPUTE.finditer(output)}
+    """Each asset's own compute seconds, from its progress line."""
+    return {match.group(3): float(match.group(4)) for match in DONE.finditer(output)}
+
+
+def stage_seconds(output: str) -> dict[str, dict[str, float]]:
+    """Each asset's stages (query_and_write, swap_in, waiting_for_lock, other), from its progress line."""
+    return {match.group(3): {n: float(v) for n, v in STAGE.findall(match.group(5) or "")} for match in DONE.finditer(output)}
+
+
+def startup_seconds(output: str) -> float | None:
+    """Seconds from the command's start to its first step: imports, the plan, Dagster's run set-up."""
+    first = STARTED.search(output)
+    return round(int(first.group(1)) * 60 + float(first.group(2)), 2) if first else None
 
 
 def record(result: dict, file_name: str) -> None:
@@ -86,63 +106,115 @@ def record(result: dict, file_name: str) -> None:
         handle.write(json.dumps(result) + "\n")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--responses", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--files", type=int, default=0, help="export files (default: one per ~500k responses, at least 4)")
-    parser.add_argument("--work-dir", default=str(HERE / "work"))
-    args = parser.parse_args()
+def event_log_rows(dagster_home: Path) -> dict[str, int]:
+    """Rows in the SQLite instance's event logs: every run's own file and the index, by event type."""
+    import sqlite3
 
-    sys.path.insert(0, str(HERE.parent))
+    counts: dict[str, int] = {}
+    runs = dagster_home / "history" / "runs"
+    for path in sorted(runs.glob("*.db")):
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            for kind, rows in db.execute("SELECT dagster_event_type, count(*) FROM event_logs GROUP BY 1"):
+                label = ("index " if path.name == "index.db" else "run ") + (kind or "log message")
+                counts[label] = counts.get(label, 0) + rows
+    return counts
+
+
+def write_landing_zone(landing: Path, args: argparse.Namespace, responses: int, start: dt.date) -> int:
+    """The benchmark's exports: ``files`` CSVs of the chosen shape; returns their size in bytes."""
     from nps_pipeline.sample_data import generate_responses
 
+    files = args.files or max(4, responses // 500_000)
+    customers = args.customers or (responses // args.responses_per_customer if args.responses_per_customer else None)
+    per_file = -(-responses // files)
+    for index in range(files):
+        count = min(per_file, responses - index * per_file)
+        frame = generate_responses(
+            count, start=start, days=args.days, seed=100 + index, bad_share=0.01, customers=customers, score_mix=args.score_mix
+        )
+        frame.drop("arrived_at").write_csv(landing / f"export_{index:03d}.csv")
+    return sum(p.stat().st_size for p in landing.iterdir())
+
+
+def run_one(args: argparse.Namespace, responses: int) -> dict:
     work = Path(args.work_dir).resolve()
     shutil.rmtree(work, ignore_errors=True)
-    landing, warehouse = work / "landing", work / "warehouse"
+    landing, warehouse, home = work / "landing", work / "warehouse", work / "dagster_home"
     landing.mkdir(parents=True)
+    home.mkdir(parents=True)
+    shutil.copy(HERE.parent / "dagster.yaml", home / "dagster.yaml")
     end = dt.date(2026, 10, 31)
     start = end - dt.timedelta(days=args.days - 1)
-    files = args.files or max(4, args.responses // 500_000)
 
     t0 = time.monotonic()
-    per_file = -(-args.responses // files)
-    for index in range(files):
-        count = min(per_file, args.responses - index * per_file)
-        frame = generate_responses(count, start=start, days=args.days, seed=100 + index, bad_share=0.01)
-        frame.drop("arrived_at").write_csv(landing / f"export_{index:03d}.csv")
-    generate_seconds = time.monotonic() - t0
-    size = sum(p.stat().st_size for p in landing.iterdir())
-    print(f"generated {args.responses:,} responses in {files} files ({size / 1e6:,.0f} MB) in {generate_seconds:.1f}s")
+    size = write_landing_zone(landing, args, responses, start)
+    files = len(list(landing.iterdir()))
+    print(f"generated {responses:,} responses in {files} files ({size / 1e6:,.0f} MB) in {time.monotonic() - t0:.1f}s", flush=True)
 
-    env = {**os.environ, "NPS_LANDING_DIR": str(landing), "NPS_WAREHOUSE_DIR": str(warehouse), "NPS_START_DATE": start.isoformat()}
-    env.pop("DAGSTER_HOME", None)
+    env = {
+        **os.environ, "NPS_LANDING_DIR": str(landing), "NPS_WAREHOUSE_DIR": str(warehouse),
+        "NPS_START_DATE": start.isoformat(), "DAGSTER_HOME": str(home),
+    }
     bin_dir = Path(sys.executable).parent
     pipeline = measure([str(bin_dir / "nps-pipeline"), "backfill", "--start", start.isoformat(), "--end", end.isoformat()], env)
     bare = measure([sys.executable, "-c", BARE_SCRIPT, str(landing / "*.csv")], env)
     if pipeline[2] != 0 or bare[2] != 0:
         print("pipeline output:\n" + pipeline[3][-5000:] + "\nbare output:\n" + bare[3][-3000:])
-        return 1
+        raise SystemExit(1)
     compute = compute_by_asset(pipeline[3])
-
-    result = {
+    startup = startup_seconds(pipeline[3]) or 0.0
+    events = event_log_rows(home)
+    # Dagster's own share: the wall time that is neither an asset's compute nor the start-up before the first step.
+    dagster_seconds = max(0.0, pipeline[0] - sum(compute.values()) - startup)
+    run_rows = sum(n for k, n in events.items() if k.startswith("run "))
+    return {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "responses": args.responses,
+        "responses": responses,
+        "customers": args.customers or (responses // args.responses_per_customer if args.responses_per_customer else responses // 3),
+        "score_mix": args.score_mix,
         "days": args.days,
         "files": files,
         "csv_mb": round(size / 1e6),
         "cores": os.cpu_count(),
+        "load_average_before": round(os.getloadavg()[0], 2),
         "pipeline_seconds": round(pipeline[0], 1),
         "pipeline_peak_rss_mib": round(pipeline[1] / 2**20),
         "bare_duckdb_seconds": round(bare[0], 1),
         "bare_duckdb_peak_rss_mib": round(bare[1] / 2**20),
         "ratio": round(pipeline[0] / bare[0], 2),
         "pipeline_compute_seconds": round(sum(compute.values()), 1),
-        "pipeline_dagster_overhead_seconds": round(pipeline[0] - sum(compute.values()), 1),
+        "pipeline_startup_seconds": startup,
+        "pipeline_dagster_seconds": round(dagster_seconds, 1),
+        "dagster_share_of_wall": round(dagster_seconds / pipeline[0], 3),
+        "event_log_rows_run": run_rows,
+        "event_log_rows_index": sum(n for k, n in events.items() if k.startswith("index ")),
+        "event_log_rows_by_type": events,
         "compute_seconds_by_asset": compute,
+        "stage_seconds": stage_seconds(pipeline[3]),
     }
-    print(json.dumps(result, indent=1))
-    record(result, "results.jsonl")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--sizes", default="", help="comma-separated response counts run one after the other (e.g. 1000000,10000000)")
+    parser.add_argument("--customers", type=int, default=0, help="distinct respondents (default: responses / 3)")
+    parser.add_argument("--responses-per-customer", type=float, default=0, help="instead of --customers: answers per respondent")
+    parser.add_argument("--score-mix", default="typical", help="typical, detractor-heavy or promoter-heavy")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--files", type=int, default=0, help="export files (default: one per ~500k responses, at least 4)")
+    parser.add_argument("--work-dir", default=str(HERE / "work"))
+    args = parser.parse_args()
+    sys.path.insert(0, str(HERE.parent))
+    from nps_pipeline.sample_data import SCORE_MIXES
+
+    if args.score_mix not in SCORE_MIXES:
+        parser.error(f"--score-mix must be one of {', '.join(SCORE_MIXES)}")
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()] or [args.responses]
+    for responses in sizes:
+        result = run_one(args, responses)
+        print(json.dumps(result, indent=1), flush=True)
+        record(result, "results.jsonl")
     return 0
 
 

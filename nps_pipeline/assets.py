@@ -1,10 +1,15 @@
-"""The daily asset graph: landing zone -> staged rows -> responses -> NPS tables -> nps.duckdb.
+"""The asset graph: landing zone -> staged rows -> per-day facts -> cross-day tables -> nps.duckdb.
 
-Every asset is partitioned by day in NPS_TIMEZONE with a single-run backfill policy: a range of
-days is one run, and each asset handles ``context.partition_time_window`` as a whole.
+Only the per-day facts are partitioned by day (``responses``, and ``nps_daily`` with the day's
+aggregate tables), with a single-run backfill policy: a range of days is one run, and each handles
+``context.partition_time_window`` as a whole. Everything that is per file (staging, accounting,
+quarantine) or spans days (windows, weighting, benchmark, cases, follow-ups, hand-off, report,
+publishing) is one unpartitioned asset, so a year's range costs it one Dagster event, not 365; it
+learns its days from the run's partition tags and from the day ledger (``day_ledger``).
 """
 
 
+import contextvars
 import datetime as dt
 import functools
 import json
@@ -13,10 +18,10 @@ import time
 import dagster as dg
 import polars as pl
 
-from nps_pipeline import aggregate, benchmarks, cases, dedupe, followup, handoff, observe, report, serve, staging
+from nps_pipeline import aggregate, benchmarks, cases, day_ledger, dedupe, followup, handoff, observe, progress, report, serve, staging
 from nps_pipeline.case_rules import CaseRules, CaseRulesError, load_case_rules
 from nps_pipeline.themes import Lexicon, LexiconError, load_lexicon
-from nps_pipeline.charts import markdown_image, segments_svg, trend_svg
+from nps_pipeline.charts import markdown_image
 from nps_pipeline.formats import load_source_settings, settings_for
 from nps_pipeline.ingest import scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
@@ -29,32 +34,32 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date, 
 
 OWNERS = ["team:data-platform"]
 WAREHOUSE_POOL = "nps_warehouse"
-DAILY = dict(
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    owners=OWNERS,
-    # dagster.yaml limits this pool to one run at a time: writers take turns in the run queue.
-    pool=WAREHOUSE_POOL,
-)
+# dagster.yaml limits this pool to one run at a time: writers take turns in the run queue. The
+# single-run policy on the unpartitioned assets too lets `dagster asset materialize --partition-range`
+# take them in the range's one run.
+CROSS_DAY = dict(owners=OWNERS, pool=WAREHOUSE_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+DAILY = dict(partitions_def=daily_partitions, **CROSS_DAY)
 CATALOGUE = "landing_catalogue.json"
 
 
 # The upstream table each asset reads, for ``rows_in`` (its rows for the run's days) when the asset
 # does not count its input itself.
 INPUT_TABLES = {
-    "nps_score_counts_daily": "responses",
-    "nps_daily": "nps_score_counts_daily",
-    "nps_daily_segment": "nps_score_counts_daily",
+    "nps_daily": "responses",
     "nps_windows": "nps_score_counts_daily",
     "nps_windows_weighted": "responses",
     "nps_benchmark_comparison": "nps_windows",
     "detractor_followups": "responses",
-    "nps_themes_daily": "responses",
     "case_metrics": "detractor_cases",
     "crm_handoff": "detractor_cases",
     "nps_report": "nps_daily",
 }
 SLOW_LOCK_SECONDS = 5.0
+# Per landed file, upstream of the days: they work on what landed, whatever the days.
+PER_FILE_ASSETS = {"landing_files", "validated_responses", "ingest_files", "quarantine"}
+# Cross-day assets that have nothing to do before the first day of responses is written.
+NEEDS_DAYS = {"nps_windows", "nps_windows_weighted", "nps_benchmark_comparison", "detractor_cases", "detractor_followups", "crm_handoff"}
+_days: contextvars.ContextVar[list[dt.date] | None] = contextvars.ContextVar("nps_asset_days", default=None)
 
 
 def _rows_in(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> int | None:
@@ -69,27 +74,75 @@ def _rows_in(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> int
     return count_rows(files)
 
 
+@functools.cache
+def daily_upstream(name: str) -> frozenset[str]:
+    """The daily assets ``name`` depends on, directly or through other assets."""
+    by_key = {a.key.to_user_string(): a for a in nps_assets}
+    found: set[str] = set()
+    todo = [d.to_user_string() for d in by_key[name].asset_deps[by_key[name].key]]
+    while todo:
+        dep = todo.pop()
+        if dep in found or dep not in by_key:
+            continue
+        found.add(dep)
+        todo += [d.to_user_string() for d in by_key[dep].asset_deps[by_key[dep].key]]
+    return frozenset(d for d in found if by_key[d].partitions_def is not None)
+
+
+def _asset_days(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> tuple[list[dt.date], int | None]:
+    """A daily asset's partition window; a cross-day asset's run days with the days pending for it (and the ledger's sequence).
+
+    The per-file assets (staging, accounting, quarantine) come before the days and keep no place in the ledger.
+    """
+    if context.assets_def.partitions_def is not None:
+        window = context.partition_time_window
+        return days_in(window.start.date(), window.end.date()), None
+    if context.asset_key.to_user_string() in PER_FILE_ASSETS:
+        return day_ledger.run_days(context.run.tags) or [], None
+    name = context.asset_key.to_user_string()
+    days, seq = day_ledger.days_for(nps.layout, name, daily_upstream(name), context.run.tags)
+    if not days:
+        # Nothing new: the newest day again (idempotent), so the asset still refreshes (status updates, the report).
+        newest = nps.layout.newest_day("responses")
+        days = [newest] if newest else []
+    return days, seq
+
+
 def timed(compute):
-    """Add rows in, rows out and the time of each stage to the asset's metadata and log."""
+    """Give the asset its days; add rows in, rows out and the time of each stage to its metadata and log; keep the day ledger."""
 
     @functools.wraps(compute)
     def wrapper(context: dg.AssetExecutionContext, nps: NpsPipelineResource):
         started = time.monotonic()
-        with observe.recording() as stages:
-            result = compute(context, nps)
-        seconds = round(time.monotonic() - started, 3)
-        metadata = dict(result.metadata or {})
-        rows_in = metadata.pop("rows_in", None)
-        rows_in = rows_in if rows_in is not None else _rows_in(context, nps)
-        rows_out = metadata.pop("rows_out", metadata.get("rows"))
-        stage_seconds = {name: round(value, 3) for name, value in stages.items()}
-        stage_seconds["other"] = round(max(0.0, seconds - sum(stages.values())), 3)
         name = context.asset_key.to_user_string()
+        days, seq = _asset_days(context, nps)
+        progress.step_started(context, name, days)
+        token = _days.set(days)
+        try:
+            with observe.recording() as stages:
+                if days or name not in NEEDS_DAYS:
+                    result = compute(context, nps)
+                else:
+                    result = dg.MaterializeResult(metadata={"rows_in": 0, "rows_out": 0, "note": "no day to refresh: the warehouse holds no responses yet"})
+            if context.assets_def.partitions_def is not None:
+                day_ledger.record_written(nps.layout, name, days)
+            elif seq is not None:
+                day_ledger.caught_up(nps.layout, name, seq, days)
+            metadata = dict(result.metadata or {})
+            rows_in = metadata.pop("rows_in", None)
+            rows_in = rows_in if rows_in is not None else _rows_in(context, nps)
+        finally:
+            _days.reset(token)
+        seconds = round(time.monotonic() - started, 3)
+        rows_out = metadata.pop("rows_out", metadata.get("rows"))
+        stage_seconds = {stage: round(value, 3) for stage, value in stages.items()}
+        stage_seconds["other"] = round(max(0.0, seconds - sum(stages.values())), 3)
         context.log.info(
             f"{name}: rows in {'-' if rows_in is None else f'{rows_in:,}'}, rows out "
             f"{'-' if rows_out is None else f'{rows_out:,}'}; compute_seconds={seconds} "
             + ", ".join(f"{k} {v:.2f} s" for k, v in stage_seconds.items())
         )
+        progress.step_finished(name, seconds, rows_out, stage_seconds)
         if stage_seconds.get("waiting_for_lock", 0.0) > SLOW_LOCK_SECONDS:
             context.log.warning(
                 f"{name} waited {stage_seconds['waiting_for_lock']:.0f} s for the warehouse lock: another process "
@@ -98,6 +151,7 @@ def timed(compute):
         return dg.MaterializeResult(
             metadata={
                 **metadata,
+                "days": _window_label(days) if days else "none",
                 "rows_in": rows_in if rows_in is not None else dg.MetadataValue.null(),
                 "rows_out": rows_out if rows_out is not None else dg.MetadataValue.null(),
                 "compute_seconds": seconds,
@@ -114,8 +168,11 @@ def _staged_in_run(nps: NpsPipelineResource, run_id: str):
 
 
 def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
-    window = context.partition_time_window
-    return days_in(window.start.date(), window.end.date())
+    """The days this asset works on in this run (see ``timed``)."""
+    days = _days.get()
+    if days is None:
+        raise RuntimeError(f"{context.asset_key.to_user_string()}: window_days outside a timed asset")
+    return days
 
 
 def _window_label(days: list[dt.date]) -> str:
@@ -142,7 +199,7 @@ def _markdown(frame: pl.DataFrame, limit: int = 20, total: int | None = None) ->
     return "\n".join(lines)
 
 
-@dg.asset(group_name="ingest", kinds={"python", "files"}, **DAILY)
+@dg.asset(group_name="ingest", kinds={"python", "files"}, **CROSS_DAY)
 @timed
 def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Landed exports: every file in the landing zone, and which are new or changed since staged."""
@@ -191,7 +248,7 @@ def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -
             description="Names each landed file that could not be read at all, and why.",
         ),
     ],
-    **DAILY,
+    **CROSS_DAY,
 )
 @timed
 def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -206,19 +263,21 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
         nps.sync_landing()
         sources = load_source_settings(nps.landing_path)
         plan = staging.plan_staging(scan_landing_zone(nps.landing_path), manifests, nps.timezone, nps.start_date, sources)
-        for landed in plan.to_stage:
-            manifest = staging.stage_file(
-                con, layout, landed, timezone=nps.timezone, start_date=nps.first_day,
-                previous=manifests.get(landed.file_id), settings=settings_for(landed.relative_path, sources),
-            )
-            staged_now.append(manifest)
-            if manifest.status == "rejected":
-                context.log.error(f"{manifest.source_file}: not ingested: {manifest.problem}")
-            else:
-                context.log.info(
-                    f"{manifest.source_file}: {manifest.rows_read} rows read, {manifest.rows_staged} staged, "
-                    f"{manifest.rows_quarantined} quarantined, days {min(manifest.days, default='-')}..{max(manifest.days, default='-')}"
+        with progress.bar("staging", sum(f.size for f in plan.to_stage), "B") as bar:
+            for landed in plan.to_stage:
+                manifest = staging.stage_file(
+                    con, layout, landed, timezone=nps.timezone, start_date=nps.first_day,
+                    previous=manifests.get(landed.file_id), settings=settings_for(landed.relative_path, sources),
                 )
+                staged_now.append(manifest)
+                if manifest.status == "rejected":
+                    context.log.error(f"{manifest.source_file}: not ingested: {manifest.problem}")
+                else:
+                    context.log.info(
+                        f"{manifest.source_file}: {manifest.rows_read} rows read, {manifest.rows_staged} staged, "
+                        f"{manifest.rows_quarantined} quarantined, days {min(manifest.days, default='-')}..{max(manifest.days, default='-')}"
+                    )
+                bar.update(landed.size, f"{len(staged_now)}/{len(plan.to_stage)} files, {sum(m.rows_read for m in staged_now):,} rows")
         if staged_now or not layout.superseded.exists():
             superseded = dedupe.update_superseded_index(con, layout, staged_now)
             context.log.info(f"superseded-versions index updated: {superseded:,} rows superseded by a later version")
@@ -283,7 +342,7 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
             description="Blocks publishing when a file's share of rejected rows passes NPS_MAX_REJECTED_SHARE.",
         )
     ],
-    **DAILY,
+    **CROSS_DAY,
 )
 @timed
 def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -417,72 +476,39 @@ def _nps_summary(frame: pl.DataFrame) -> dict:
 
 @dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
 @timed
-def nps_score_counts_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """Score counts: responses per day, segment and score 0-10, the additive facts every NPS figure sums."""
+def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
+    """Daily NPS: the day's score counts, NPS with adjusted-Wald 95 % bounds overall and by segment, and comment themes.
+
+    Writes the per-day aggregate tables: ``nps_score_counts_daily`` (responses per day, segment and
+    score 0-10, the additive facts every NPS figure sums), ``nps_daily``, ``nps_daily_segment`` and
+    ``nps_themes_daily``. Its metadata repeats on every day of a range, so it is numbers only: the
+    pictures are on ``nps_windows`` and ``nps_report``.
+    """
     layout = nps.layout
     days = window_days(context)
+    lexicon, _ = _lexicon(nps)
     with nps.writing() as con:
-        written = aggregate.materialise_nps_score_counts_daily(con, layout, days, nps.attribute_dimensions)
+        counts = aggregate.materialise_nps_score_counts_daily(con, layout, days, nps.attribute_dimensions)
+        aggregate.materialise_nps_daily(con, layout, days, nps.low_sample_threshold)
+        segments = aggregate.materialise_nps_daily_segment(con, layout, days, nps.low_sample_threshold)
+        themes = aggregate.materialise_nps_themes_daily(con, layout, days, lexicon.themes)
+        frame = con.sql(sql("select_nps_daily_days"), params={"files": layout.table_files_for_days("nps_daily", days)}).pl()
+    summary = _nps_summary(frame)
     return dg.MaterializeResult(
         metadata={
             "window": _window_label(days),
-            "rows": sum(written.values()),
+            "rows_out": frame.height,
+            "score_count_rows": sum(counts.values()),
+            "segment_rows": sum(segments.values()),
+            "theme_rows": sum(themes.values()),
+            "responses": summary["responses"],
+            "nps_for_window": summary["nps"] if summary["nps"] is not None else dg.MetadataValue.null(),
             "attribute_dimensions": ", ".join(nps.attribute_dimensions) or "none (set NPS_SEGMENT_ATTRIBUTES)",
         }
     )
 
 
-@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[nps_score_counts_daily], **DAILY)
-@timed
-def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """Daily NPS: one row per day of the range with counts, NPS and adjusted-Wald 95 % bounds."""
-    layout = nps.layout
-    days = window_days(context)
-    with nps.writing() as con:
-        aggregate.materialise_nps_daily(con, layout, days, nps.low_sample_threshold)
-        frame = con.sql(sql("select_nps_daily_days"), params={"files": layout.table_files_for_days("nps_daily", days)}).pl()
-    shown = frame.tail(report.TREND_DAYS)
-    trend = trend_svg(
-        f"Daily NPS, {_window_label(shown['response_date'].to_list() or days)}",
-        report.trend_points(shown, "response_date"),
-        labels=("daily NPS (hollow: low sample)", ""),
-    )
-    summary = _nps_summary(frame)
-    metadata = {
-        "window": _window_label(days),
-        "days": len(days),
-        "rows_out": frame.height,
-        "responses": summary["responses"],
-        "nps_for_window": summary["nps"] if summary["nps"] is not None else dg.MetadataValue.null(),
-        "trend": dg.MetadataValue.md(markdown_image(trend, "daily NPS")),
-        "preview": dg.MetadataValue.md(_markdown(frame.tail(31))),
-    }
-    return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[nps_score_counts_daily], **DAILY)
-@timed
-def nps_daily_segment(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """Daily NPS by segment: channel, region, product, touchpoint, customer tier, language and chosen attributes."""
-    layout = nps.layout
-    days = window_days(context)
-    with nps.writing() as con:
-        written = aggregate.materialise_nps_daily_segment(con, layout, days, nps.low_sample_threshold)
-        last_day = con.sql(
-            sql("select_daily_segments"),
-            params={"files": layout.table_files_for_days("nps_daily_segment", days[-1:]), "day": days[-1]},
-        ).pl()
-    chart = segments_svg(f"NPS by segment on {days[-1].isoformat()} (95 % intervals)", report.segment_bars(last_day))
-    return dg.MaterializeResult(
-        metadata={
-            "window": _window_label(days),
-            "rows": sum(written.values()),
-            "segments_last_day": dg.MetadataValue.md(markdown_image(chart, "NPS by segment")),
-        }
-    )
-
-
-@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[nps_score_counts_daily, nps_daily], **DAILY)
+@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[nps_daily], **CROSS_DAY)
 @timed
 def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """NPS windows: trailing 7/28/90 days and calendar weeks, months, quarters per segment, with bounds and change tests."""
@@ -521,7 +547,7 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
             description="The population file named by NPS_WEIGHTING_FILE can be read and used.",
         )
     ],
-    **DAILY,
+    **CROSS_DAY,
 )
 @timed
 def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -579,7 +605,7 @@ def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineReso
             description="NPS_BENCHMARKS_FILE, when set, can be read (else the shipped seed is used).",
         ),
     ],
-    **DAILY,
+    **CROSS_DAY,
 )
 @timed
 def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -640,7 +666,7 @@ def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipeline
             description="Every status update read in this run was applied; names the file, row and rule of each one rejected.",
         ),
     ],
-    **DAILY,
+    **CROSS_DAY,
 )
 @timed
 def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -708,7 +734,7 @@ def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource)
     )
 
 
-@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[detractor_cases], **DAILY)
+@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[detractor_cases], **CROSS_DAY)
 @timed
 def case_metrics(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Close-the-loop metrics per day, week and owner: contacted within SLA, time to first contact, overdue cases, improved next scores."""
@@ -731,7 +757,7 @@ def case_metrics(context: dg.AssetExecutionContext, nps: NpsPipelineResource) ->
     )
 
 
-@dg.asset(group_name="follow_up", kinds={"csv"}, deps=[detractor_cases], **DAILY)
+@dg.asset(group_name="follow_up", kinds={"csv"}, deps=[detractor_cases], **CROSS_DAY)
 @timed
 def crm_handoff(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """CRM hand-off: the cases changed since the last full list of open cases (and that list when due), with email and name."""
@@ -750,7 +776,7 @@ def crm_handoff(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
     )
 
 
-@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[responses, detractor_cases], **DAILY)
+@dg.asset(group_name="follow_up", kinds={"duckdb", "parquet"}, deps=[responses, detractor_cases], **CROSS_DAY)
 @timed
 def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Detractor follow-ups: every detractor response with its case, the case's priority, SLA due time and status."""
@@ -770,27 +796,6 @@ def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     )
 
 
-@dg.asset(group_name="nps", kinds={"duckdb", "parquet"}, deps=[responses], **DAILY)
-@timed
-def nps_themes_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
-    """Themes by day: each comment theme's volume, and the NPS of responses that mention it against those that do not."""
-    layout = nps.layout
-    days = window_days(context)
-    lexicon, _ = _lexicon(nps)
-    with nps.writing() as con:
-        written = aggregate.materialise_nps_themes_daily(con, layout, days, lexicon.themes)
-        window = con.sql(
-            sql("select_theme_overview"), params={"files": layout.table_files_for_days("nps_themes_daily", days)}
-        ).pl()
-    return dg.MaterializeResult(
-        metadata={
-            "window": _window_label(days),
-            "rows": sum(written.values()),
-            "themes_in_window": dg.MetadataValue.md(_markdown(window)),
-        }
-    )
-
-
 @dg.asset(
     group_name="ingest",
     kinds={"duckdb", "parquet"},
@@ -802,7 +807,7 @@ def nps_themes_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource
             description="For every file: rows_read = rows_valid + rows_duplicate + rows_quarantined.",
         )
     ],
-    **DAILY,
+    **CROSS_DAY,
 )
 @timed
 def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -849,7 +854,7 @@ def _weighting_label(nps: NpsPipelineResource) -> str:
     group_name="serve",
     kinds={"html"},
     deps=[nps_daily, nps_windows, nps_windows_weighted, nps_benchmark_comparison],
-    **DAILY,
+    **CROSS_DAY,
 )
 @timed
 def nps_report(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -877,11 +882,11 @@ def nps_report(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
     group_name="serve",
     kinds={"duckdb"},
     deps=[
-        responses, nps_score_counts_daily, nps_daily, nps_daily_segment, nps_windows, nps_windows_weighted, nps_benchmark_comparison,
-        detractor_followups, detractor_cases, case_metrics, nps_themes_daily, quarantine,
+        responses, nps_daily, nps_windows, nps_windows_weighted, nps_benchmark_comparison,
+        detractor_followups, detractor_cases, case_metrics, quarantine,
         ingest_files,
     ],
-    **DAILY,
+    **CROSS_DAY,
 )
 @timed
 def published_warehouse(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
@@ -903,13 +908,12 @@ def published_warehouse(context: dg.AssetExecutionContext, nps: NpsPipelineResou
     )
 
 
-daily_assets = [
+# Every asset, in the order a run takes them.
+nps_assets = [
     landing_files,
     validated_responses,
     responses,
-    nps_score_counts_daily,
     nps_daily,
-    nps_daily_segment,
     nps_windows,
     nps_windows_weighted,
     nps_benchmark_comparison,
@@ -917,7 +921,6 @@ daily_assets = [
     case_metrics,
     crm_handoff,
     detractor_followups,
-    nps_themes_daily,
     quarantine,
     ingest_files,
     nps_report,

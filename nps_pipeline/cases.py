@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nps_pipeline import lookback
+from nps_pipeline import lookback, progress
 from nps_pipeline.case_rules import CaseRules
 from nps_pipeline.case_store import CaseStore
 from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, link_or_copy, replace_file, sql, write_relation_file
@@ -138,6 +138,7 @@ def case_candidates(
             "window_files": layout.table_files_for_days("responses", days),
             "history_files": history.files,
             "horizon": history.horizon,
+            "history_days": rules.history_days,
             "staged_files": layout.staged_files_for_days(days),
             "first_day": days[0],
             "last_day": days[-1],
@@ -686,6 +687,19 @@ def materialise_cases(
     timezone: str,
 ) -> CaseRun:
     """Assign the window's detractors to cases, merge the status updates, rebuild the touched cases and publish."""
+    with progress.bar("detractor_cases", 5, "phases") as bar:
+        return _materialise_cases(con, layout, days, rules, updates_dir, timezone, bar)
+
+
+def _materialise_cases(
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    days: list[dt.date],
+    rules: CaseRules,
+    updates_dir: Path,
+    timezone: str,
+    bar: progress.Bar,
+) -> CaseRun:
     store = case_store(layout)
     if not store.exists:
         store = migrate_legacy_log(con, layout, store, rules)
@@ -696,6 +710,7 @@ def materialise_cases(
     schema = CASE_RESPONSES_SCHEMA
 
     candidates = case_candidates(con, layout, days, rules)
+    bar.update(1, f"{candidates.height:,} detractor responses")
     window_rows = store.read_log_days(days, schema)
     # A response whose date moved (a later export corrected it) leaves its old day's file: the days
     # its other versions carry are in the superseded-versions index.
@@ -710,6 +725,7 @@ def materialise_cases(
         new_days[day] = store.read_log_days([day], schema).filter(~pl.col("response_id").is_in(moved["response_id"].implode()))
     changed_days = sorted(new_days)
 
+    bar.update(1, "assigned to cases")
     opened_now = case_index(assigned).join(cases_before.select("case_id"), on="case_id", how="anti")
     index = pl.concat([cases_before.select(opened_now.columns), opened_now])
     state = case_state(index, events)
@@ -719,6 +735,7 @@ def materialise_cases(
         events = pl.concat([events, new_events])
         state = case_state(index, events)
 
+    bar.update(1, f"{new_events.height:,} status updates read")
     accepted = new_events.filter(pl.col("accepted")).select("case_id")
     renewed = set(accepted["case_id"].to_list())
     answered_again = state.filter(
@@ -781,8 +798,10 @@ def materialise_cases(
     )
     private = private.with_columns(revision=pl.lit(store.next_revision, dtype=pl.Int64))
     contacts = pl.concat([private_before.filter(~pl.col("case_id").is_in(rebuilt["case_id"].implode())), private])
+    bar.update(1, f"{rebuilt.height:,} cases rebuilt")
     store = store.commit(new_days, events if not new_events.is_empty() else None, cases, contacts)
     publish_case_tables(con, layout, store)
+    bar.update(1, "published")
     return CaseRun(
         cases, new_events, file_problems, assigned.filter(pl.col("response_date").is_in(days)).height, candidates.height, rebuilt.height, mergeable.len()
     )

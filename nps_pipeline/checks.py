@@ -12,20 +12,19 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
-
-from nps_pipeline.assets import published_warehouse
+from nps_pipeline.assets import PER_FILE_ASSETS, daily_upstream, nps_assets, published_warehouse
+from nps_pipeline.day_ledger import Ledger, run_days
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.serve import Snapshot, current_snapshot
-from nps_pipeline.storage import WarehouseLayout, days_in
+from nps_pipeline.storage import WarehouseLayout
 
 # Each published table: the asset that writes it and the columns that identify a row.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "responses": ("responses", ("response_id",)),
     "duplicates": ("responses", ("source_file", "source_row")),
-    "nps_score_counts_daily": ("nps_score_counts_daily", ("response_date", "dimension", "segment", "score")),
+    "nps_score_counts_daily": ("nps_daily", ("response_date", "dimension", "segment", "score")),
     "nps_daily": ("nps_daily", ("response_date",)),
-    "nps_daily_segment": ("nps_daily_segment", ("response_date", "dimension", "segment")),
+    "nps_daily_segment": ("nps_daily", ("response_date", "dimension", "segment")),
     "nps_windows": ("nps_windows", ("window_type", "window_end", "dimension", "segment")),
     "nps_windows_weighted": ("nps_windows_weighted", ("window_type", "window_end")),
     "nps_benchmark_comparison": (
@@ -33,7 +32,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("window_type", "window_end", "benchmark_publisher", "benchmark_study", "benchmark_region", "benchmark_segment"),
     ),
     "industry_benchmarks": ("nps_benchmark_comparison", ("publisher", "study", "industry", "region", "segment")),
-    "nps_themes_daily": ("nps_themes_daily", ("response_date", "language", "theme")),
+    "nps_themes_daily": ("nps_daily", ("response_date", "language", "theme")),
     "detractor_followups": ("detractor_followups", ("response_id",)),
     "detractor_cases": ("detractor_cases", ("case_id",)),
     "detractor_case_responses": ("detractor_cases", ("response_id",)),
@@ -52,22 +51,13 @@ NPS_BOUNDS = (
 CHECKED_COLUMNS = {c for bounds in NPS_BOUNDS for c in bounds} | {"responses", "promoters", "passives", "detractors"}
 NPS_TABLES = ("nps_daily", "nps_daily_segment", "nps_windows", "nps_windows_weighted", "nps_benchmark_comparison", "nps_themes_daily")
 FRESHNESS_ASSETS = sorted({owner for owner, _ in TABLES.values()} | {"published_warehouse"})
+# The assets partitioned by day; the others learn their days from the run and the day ledger.
+DAILY_ASSETS = tuple(a.key.to_user_string() for a in nps_assets if a.partitions_def is not None)
 
 
 def _check_name(table: str, check: str) -> str:
     owner = TABLES[table][0]
     return check if owner == table else f"{table}_{check}"
-
-
-def run_days(tags: dict[str, str]) -> list[dt.date] | None:
-    """The days a run covered, from its partition tags; None when it had none (check everything)."""
-    if PARTITION_NAME_TAG in tags:
-        return [dt.date.fromisoformat(tags[PARTITION_NAME_TAG])]
-    if ASSET_PARTITION_RANGE_START_TAG in tags:
-        start = dt.date.fromisoformat(tags[ASSET_PARTITION_RANGE_START_TAG])
-        end = dt.date.fromisoformat(tags[ASSET_PARTITION_RANGE_END_TAG])
-        return days_in(start, end + dt.timedelta(days=1))
-    return None
 
 
 def table_frame(layout: WarehouseLayout, snapshot: Snapshot, table: str, days: list[dt.date] | None) -> pl.DataFrame | None:
@@ -164,12 +154,25 @@ def _specs() -> list[dg.AssetCheckSpec]:
     return specs
 
 
+def _selected(context: dg.AssetCheckExecutionContext, results: Iterable[dg.AssetCheckResult]) -> Iterator[dg.AssetCheckResult]:
+    """The results of the checks this run selected (an asset backfill runs the checks of each run's assets only)."""
+    wanted = context.selected_asset_check_keys
+    for result in results:
+        if dg.AssetCheckKey(dg.AssetKey.from_coercible(result.asset_key), result.check_name) in wanted:
+            yield result
+
+
 @dg.multi_asset_check(
     specs=_specs(),
     pool="nps_warehouse",
+    can_subset=True,
 )
 def published_table_checks(context: dg.AssetCheckExecutionContext, nps: NpsPipelineResource) -> Iterator[dg.AssetCheckResult]:
     """Unique keys, NPS bounds, row accounting and quarantine share on the tables readers see now."""
+    yield from _selected(context, _published_table_results(context, nps))
+
+
+def _published_table_results(context: dg.AssetCheckExecutionContext, nps: NpsPipelineResource) -> Iterator[dg.AssetCheckResult]:
     snapshot = current_snapshot(nps.layout)
     days = run_days(dict(context.run.tags))
     frames = {table: table_frame(nps.layout, snapshot, table, days) if snapshot else None for table in TABLES}
@@ -213,15 +216,37 @@ def published_table_checks(context: dg.AssetCheckExecutionContext, nps: NpsPipel
 
 
 def freshness_results(
-    instance: dg.DagsterInstance, now: dt.datetime, deadline_hour: int, timezone: str, asset_keys: Iterable[str]
+    instance: dg.DagsterInstance,
+    now: dt.datetime,
+    deadline_hour: int,
+    timezone: str,
+    asset_keys: Iterable[str],
+    layout: WarehouseLayout | None = None,
+    daily_keys: Iterable[str] = DAILY_ASSETS,
 ) -> list[dg.AssetCheckResult]:
-    """For each asset: is yesterday's partition (in ``timezone``) materialised, once the deadline hour has passed?"""
+    """For each asset: has it done yesterday (in ``timezone``), once the deadline hour has passed?
+
+    A daily asset has done it when yesterday's partition is materialised; a per-file asset (staging,
+    accounting) when it has run since yesterday ended; a cross-day asset when the day ledger says it
+    has processed yesterday and no day it has still to do is left.
+    """
     local_now = now.astimezone(ZoneInfo(timezone))
-    yesterday = (local_now.date() - dt.timedelta(days=1)).isoformat()
+    yesterday_day = local_now.date() - dt.timedelta(days=1)
+    yesterday = yesterday_day.isoformat()
     due = local_now.hour >= deadline_hour
+    ledger = Ledger.load(layout) if layout is not None else None
+    daily_keys = set(daily_keys)
     results = []
     for key in asset_keys:
-        present = yesterday in instance.get_materialized_partitions(dg.AssetKey(key))
+        if key in daily_keys:
+            present = yesterday in instance.get_materialized_partitions(dg.AssetKey(key))
+        elif key in PER_FILE_ASSETS:
+            latest = instance.get_latest_materialization_event(dg.AssetKey(key))
+            midnight = dt.datetime.combine(local_now.date(), dt.time(), ZoneInfo(timezone))
+            present = latest is not None and latest.timestamp >= midnight.timestamp()
+        else:
+            through = ledger.through(key) if ledger is not None else None
+            present = through is not None and through >= yesterday_day and not ledger.pending(key, daily_upstream(key))
         if present:
             description = f"{yesterday} is materialised"
         elif due:
@@ -248,13 +273,15 @@ def freshness_results(
         )
         for key in FRESHNESS_ASSETS
     ],
+    can_subset=True,
 )
 def freshness_checks(context: dg.AssetCheckExecutionContext, nps: NpsPipelineResource) -> Iterator[dg.AssetCheckResult]:
     """Freshness: yesterday's partition of every published table is there by the deadline hour."""
     results = freshness_results(
-        context.instance, dt.datetime.now(dt.timezone.utc), nps.freshness_deadline_hour, nps.timezone, FRESHNESS_ASSETS
+        context.instance, dt.datetime.now(dt.timezone.utc), nps.freshness_deadline_hour, nps.timezone, FRESHNESS_ASSETS,
+        nps.layout,
     )
-    for result in results:
+    for result in _selected(context, results):
         if not result.passed:
             context.log.error(f"{result.asset_key.to_user_string()}: {result.description}")
-    yield from results
+        yield result

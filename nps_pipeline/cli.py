@@ -17,18 +17,54 @@ def _instance():
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
+def print_plan(start: dt.date, end: dt.date) -> None:
+    """What a range run is going to do, before Dagster starts: its days and the files it stages."""
+    from nps_pipeline import progress, staging
+    from nps_pipeline.formats import load_source_settings
+    from nps_pipeline.ingest import scan_landing_zone
+    from nps_pipeline.settings import Settings
+    from nps_pipeline.storage import WarehouseLayout
+
+    settings = Settings.from_env()
+    layout = WarehouseLayout(settings.warehouse_dir)
+    days = (end - start).days + 1
+    progress.say(f"plan: {start}..{end}, {days} day(s) in {settings.timezone}; warehouse {settings.warehouse_dir}")
+    if settings.landing_dir.exists() and "://" not in str(settings.landing_dir):
+        landed = scan_landing_zone(settings.landing_dir)
+        plan = staging.plan_staging(
+            landed, staging.load_manifests(layout), settings.timezone, settings.start_date, load_source_settings(settings.landing_dir)
+        )
+        size = sum(f.size for f in plan.to_stage)
+        progress.say(
+            f"plan: {len(landed)} file(s) in {settings.landing_dir}: {len(plan.to_stage)} to stage "
+            f"({size / 1e6:,.1f} MB), {len(plan.unchanged)} already staged"
+        )
+
+
 def run_range(start: dt.date, end: dt.date) -> bool:
-    """Materialise every daily asset for the inclusive range [start, end] as one Dagster run."""
+    """Materialise every asset of the ``daily_nps`` job for the inclusive range [start, end] as one Dagster run."""
+    from nps_pipeline import progress
+
+    progress.enable()
+    print_plan(start, end)
+    # One planned event per asset for the whole range instead of one per asset and day. Dagster's
+    # documented trade-off: a partition of a run that fails is not marked failed in the UI.
+    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from nps_pipeline.definitions import defs
 
     job = defs.resolve_job_def("daily_nps")
+    daily = [k.to_user_string() for k in job.asset_layer.asset_graph.get_all_asset_keys()
+             if job.asset_layer.asset_graph.get(k).partitions_def is not None]
+    steps = [k.to_user_string() for k in job.asset_layer.asset_graph.toposorted_asset_keys]
+    progress.say(f"plan: {len(steps)} assets, per day: {', '.join(daily)}; then the checks on the published tables")
+    progress.say(f"plan: {' -> '.join(steps)}")
     with _instance() as instance:
         result = job.execute_in_process(
             instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("NPS_LOG_LEVEL", "INFO")}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("NPS_LOG_LEVEL", "WARNING")}}}},
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
@@ -56,7 +92,9 @@ def run_range(start: dt.date, end: dt.date) -> bool:
             for event in result.all_events:
                 if event.event_type_value == "STEP_FAILURE":
                     print(f"step failed: {event.step_key}: {event.message}", file=sys.stderr)
-        return result.success and not failed_checks and not skipped
+        ok = result.success and not failed_checks and not skipped
+        progress.say(f"run {result.run_id}: {'succeeded' if ok else 'FAILED'}")
+        return ok
 
 
 def _summary(warehouse_dir: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from nps_pipeline.alerts import AlertWebhook, failed_checks_alert, run_failure_alert
-from nps_pipeline.assets import SETTINGS, daily_assets
+from nps_pipeline.assets import SETTINGS, nps_assets
 from nps_pipeline.checks import freshness_checks, published_table_checks
 from nps_pipeline.jobs import daily_nps_job, freshness_job, stage_landing_zone_job
 from nps_pipeline.resources import NpsPipelineResource
@@ -29,7 +29,7 @@ freshness_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=daily_assets,
+    assets=nps_assets,
     asset_checks=[published_table_checks, freshness_checks],
     jobs=[daily_nps_job, stage_landing_zone_job, freshness_job],
     schedules=[nightly_schedule, freshness_schedule],

@@ -2,21 +2,23 @@
 
 import dagster as dg
 
-from nps_pipeline.assets import daily_assets, daily_partitions, landing_files, validated_responses
+from nps_pipeline.assets import nps_assets, daily_partitions, landing_files, validated_responses
 from nps_pipeline.checks import freshness_checks, published_table_checks
 
 daily_nps_job = dg.define_asset_job(
     "daily_nps",
-    selection=dg.AssetSelection.assets(*daily_assets).without_checks()
-    | dg.AssetSelection.checks_for_assets(*daily_assets) - dg.AssetSelection.checks(freshness_checks),
+    selection=dg.AssetSelection.assets(*nps_assets).without_checks()
+    | dg.AssetSelection.checks_for_assets(*nps_assets) - dg.AssetSelection.checks(freshness_checks),
     partitions_def=daily_partitions,
-    description="Every daily NPS asset for a day or a range of days, as one run, then the checks on the published tables.",
+    description=(
+        "Every NPS asset for a day or a range of days, as one run: staging, the per-day facts for the days, the "
+        "cross-day tables for them, publishing, then the checks on the published tables."
+    ),
 )
 
 stage_landing_zone_job = dg.define_asset_job(
     "stage_landing_zone",
     selection=dg.AssetSelection.assets(landing_files, validated_responses),
-    partitions_def=daily_partitions,
     description="Stage new or changed exports (the days they hold are known afterwards).",
 )
 

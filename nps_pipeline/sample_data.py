@@ -68,21 +68,41 @@ def _choice(rng: np.random.Generator, options: tuple[list[str], list[float]], n:
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=np.asarray(weights) / sum(weights))]
 
 
+SCORE_MIXES = {
+    # Weights of the scores 0..10.
+    "typical": SCORE_WEIGHTS,
+    "detractor-heavy": np.array([9, 6, 7, 8, 9, 10, 11, 6, 5, 4, 3], dtype=float),
+    "promoter-heavy": np.array([1, 0.5, 0.5, 1, 1, 2, 3, 8, 15, 28, 40], dtype=float),
+}
+
+
 def generate_responses(
-    n: int, *, start: dt.date, days: int, seed: int = 7, bad_share: float = 0.03
+    n: int,
+    *,
+    start: dt.date,
+    days: int,
+    seed: int = 7,
+    bad_share: float = 0.03,
+    customers: int | None = None,
+    score_mix: str = "typical",
 ) -> pl.DataFrame:
-    """``n`` responses over ``days`` days from ``start``: canonical columns plus an arrival time."""
+    """``n`` responses over ``days`` days from ``start``: canonical columns plus an arrival time.
+
+    ``customers`` is how many distinct respondents answer (default about n / 3, so most answer
+    once or twice); ``score_mix`` names one of ``SCORE_MIXES``.
+    """
     rng = np.random.default_rng(seed)
+    weights = SCORE_MIXES[score_mix]
     day_offset = rng.integers(0, days, size=n)
     seconds = rng.integers(0, 86_400, size=n)
     language = _choice(rng, (LANGUAGES, LANGUAGE_WEIGHTS), n)
     tier = _choice(rng, TIERS, n)
-    score = rng.choice(11, size=n, p=SCORE_WEIGHTS / SCORE_WEIGHTS.sum())
+    score = rng.choice(11, size=n, p=weights / weights.sum())
     # Enterprise customers are a little happier; a slow drift makes the trend visible.
     score = np.clip(score + (tier == "enterprise") * rng.integers(0, 2, size=n), 0, 10)
     score = np.clip(score - (day_offset < days // 3) * rng.integers(0, 2, size=n), 0, 10)
     category = np.where(score >= 9, "promoter", np.where(score >= 7, "passive", "detractor"))
-    customer = rng.integers(1, max(2, n // 3), size=n)
+    customer = rng.integers(1, max(2, customers + 1 if customers else n // 3), size=n)
     late_days = np.where(rng.random(n) < 0.08, rng.integers(1, 12, size=n), 0)
     comment_pick = rng.integers(0, 3, size=n)
     has_comment = rng.random(n) < 0.6

@@ -69,7 +69,7 @@ def evaluate_landing_zone(context: dg.SensorEvaluationContext, nps: NpsPipelineR
     if plan.to_stage:
         key = _digest([f"{f.relative_path}:{f.fingerprint}" for f in plan.to_stage])
         requests.append(
-            dg.RunRequest(run_key=f"stage-{key}", job_name=stage_landing_zone_job.name, partition_key=last_key,
+            dg.RunRequest(run_key=f"stage-{key}", job_name=stage_landing_zone_job.name,
                           tags={"nps/files": ", ".join(f.relative_path for f in plan.to_stage)[:1000]})
         )
 

@@ -1,4 +1,4 @@
--- Select the window's detractor responses with the staged contact (email, name) and what the customer's earlier responses since $horizon (in the look-back files: summary and respondent index) say: repeat detractor, previous score, worsening.
+-- Select the window's detractor responses with the staged contact (email, name) and what the customer's earlier responses within $history_days of each (in the look-back files from $horizon: summary and respondent index) say: repeat detractor, previous score, worsening.
 WITH window_detractors AS (
     SELECT
         response_id, response_date, submitted_at, respondent_key, score, comment, language, comment_language,
@@ -19,28 +19,43 @@ window_prefixes AS (
     WHERE respondent_key IS NOT NULL
 ),
 history AS (
-    SELECT p.respondent_key, h.response_id, h.submitted_at, h.score, h.is_detractor
+    SELECT h.respondent_prefix, h.response_id, h.submitted_at, h.response_date, h.score, h.is_detractor
     FROM read_parquet($history_files, union_by_name = true) AS h
-    JOIN window_prefixes AS p USING (respondent_prefix)
+    SEMI JOIN window_prefixes AS p USING (respondent_prefix)
+    -- Another version of a window response (an earlier export's date) is not an earlier response.
+    ANTI JOIN window_detractors AS w ON w.response_id = h.response_id AND w.submitted_at <> h.submitted_at
     -- The summary keeps each customer's latest response and latest detractor, however old.
     WHERE h.response_date >= $horizon
 ),
-earlier AS (
+-- One pass over each customer's responses in time order (no pairing of every response with every
+-- earlier one): the response just before, and the day of the latest detractor before, each one.
+in_order AS (
     SELECT
-        d.response_id,
-        arg_max(h.score, (h.submitted_at, h.response_id)) AS previous_score,
-        count(*) FILTER (WHERE h.is_detractor) AS earlier_detractors
-    FROM window_detractors AS d
-    JOIN history AS h
-        ON h.respondent_key = d.respondent_key AND (h.submitted_at, h.response_id) < (d.submitted_at, d.response_id)
-    GROUP BY d.response_id
+        response_id,
+        response_date,
+        lag(score) OVER customer AS before_score,
+        lag(response_date) OVER customer AS before_date,
+        max(CASE WHEN is_detractor THEN response_date END) OVER (
+            customer ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) AS detractor_before_date
+    FROM history
+    WINDOW customer AS (PARTITION BY respondent_prefix ORDER BY submitted_at, response_id)
+),
+-- Within $history_days before each response's own day, as a nightly run of that day sees it.
+earlier AS (
+    SELECT DISTINCT ON (response_id)
+        response_id,
+        CASE WHEN before_date >= response_date - $history_days THEN before_score END AS previous_score,
+        coalesce(detractor_before_date >= response_date - $history_days, false) AS repeat_detractor
+    FROM in_order
+    SEMI JOIN window_detractors USING (response_id)
 )
 SELECT
     d.*,
     -- The id of the case this response would open: stable, from its response_id.
     'CASE-' || upper(substr(md5(d.response_id), 1, 10)) AS own_case_id,
     earlier.previous_score,
-    coalesce(earlier.earlier_detractors, 0) > 0 AS repeat_detractor,
+    coalesce(earlier.repeat_detractor, false) AS repeat_detractor,
     coalesce(d.score < earlier.previous_score, false) AS worsening,
     contacts.email,
     contacts.respondent_name

@@ -66,6 +66,27 @@ class DagsterDev:
         assert result["__typename"] == "LaunchBackfillSuccess", answer
         return result["backfillId"]
 
+    def launch_job_backfill(self, job: str, partitions: list[str]) -> str:
+        """Backfill ``job`` over ``partitions``, as the UI's job page does (Jobs > job > Partitions > Launch backfill)."""
+        location = self.graphql("{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }")
+        node = location["data"]["repositoriesOrError"]["nodes"][0]
+        answer = self.graphql(
+            "mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) "
+            "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
+            {
+                "params": {
+                    "selector": {
+                        "partitionSetName": f"{job}_partition_set",
+                        "repositorySelector": {"repositoryLocationName": node["location"]["name"], "repositoryName": node["name"]},
+                    },
+                    "partitionNames": partitions,
+                }
+            },
+        )
+        result = answer["data"]["launchPartitionBackfill"]
+        assert result["__typename"] == "LaunchBackfillSuccess", answer
+        return result["backfillId"]
+
     def launch_partition_run(self, job: str, partition: str, tags: dict[str, str] | None = None) -> str:
         """Queue a run of ``job`` for one partition, as the nightly schedule does."""
         location = self.graphql("{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }")

@@ -13,7 +13,7 @@ import pytest
 from dagster._core.events import DagsterEventType
 
 from nps_pipeline.alerts import AlertWebhook, failed_checks_alert, run_failure_alert
-from nps_pipeline.assets import daily_assets
+from nps_pipeline.assets import nps_assets
 from nps_pipeline.checks import (
     FRESHNESS_ASSETS,
     TABLES,
@@ -23,6 +23,7 @@ from nps_pipeline.checks import (
     out_of_bounds,
 )
 from nps_pipeline.definitions import defs
+from nps_pipeline.day_ledger import record_written
 from tests.conftest import Pipeline, rows_csv
 
 
@@ -78,7 +79,7 @@ def test_every_published_table_is_checked_after_the_nightly_job(tmp_path):
         name = "unique_key" if owner == table else f"{table}_unique_key"
         assert by_name[(owner, name)].passed, (table, by_name[(owner, name)].description)
     assert by_name[("nps_daily", "nps_within_bounds")].passed
-    assert by_name[("nps_themes_daily", "nps_within_bounds")].passed
+    assert by_name[("nps_daily", "nps_themes_daily_nps_within_bounds")].passed
     assert by_name[("ingest_files", "accounting_identity")].passed
     share = by_name[("quarantine", "quarantine_share")]
     assert share.passed and share.description == "1 of 4 rows quarantined (25.00%; limit 50.0%)"
@@ -89,11 +90,11 @@ def test_freshness_fails_only_once_the_deadline_hour_has_passed(tmp_path):
     pipeline = Pipeline(tmp_path)
     pipeline.land("a.csv", rows_csv("r1,2024-03-01T10:00:00Z,10,,c1,,web,,,,,"))
     with dg.instance_for_test() as instance:
-        assert dg.materialize(daily_assets, partition_key="2024-03-01", resources={"nps": pipeline.resource},
+        assert dg.materialize(nps_assets, partition_key="2024-03-01", resources={"nps": pipeline.resource},
                               instance=instance).success
         morning = dt.datetime(2024, 3, 2, 5, 59, tzinfo=dt.timezone.utc)
         after = dt.datetime(2024, 3, 2, 6, 0, tzinfo=dt.timezone.utc)
-        present = freshness_results(instance, after, 6, "UTC", FRESHNESS_ASSETS)
+        present = freshness_results(instance, after, 6, "UTC", FRESHNESS_ASSETS, pipeline.resource.layout)
         assert all(r.passed for r in present) and present[0].description == "2024-03-01 is materialised"
         # A day later nothing new was materialised: fine before 06:00, a failure from 06:00.
         early = freshness_results(instance, morning + dt.timedelta(days=1), 6, "UTC", ["nps_daily"])
@@ -105,6 +106,13 @@ def test_freshness_fails_only_once_the_deadline_hour_has_passed(tmp_path):
     assert late[0].description.startswith("2024-03-02 is not materialised and was due by 06:00 UTC")
     assert "nps-pipeline backfill --start 2024-03-02 --end 2024-03-02" in late[0].description
     assert elsewhere[0].passed
+    # A cross-day asset: yesterday done by the day ledger; a day written since and not yet done is not fresh.
+    with dg.instance_for_test() as instance:
+        cross = freshness_results(instance, after, 6, "UTC", ["nps_windows"], pipeline.resource.layout)
+        assert cross[0].passed
+        record_written(pipeline.resource.layout, "nps_daily", [dt.date(2024, 2, 20)])
+        stale = freshness_results(instance, after, 6, "UTC", ["nps_windows"], pipeline.resource.layout)
+        assert not stale[0].passed
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -196,15 +204,15 @@ def test_every_asset_reports_rows_in_rows_out_and_time_per_stage(tmp_path):
     assert result.success
     materializations = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
     metadata = {m.asset_key.to_user_string(): m.metadata for m in materializations}
-    assert set(metadata) == {a.key.to_user_string() for a in daily_assets}
+    assert set(metadata) == {a.key.to_user_string() for a in nps_assets}
     for name, values in metadata.items():
         assert {"rows_in", "rows_out", "compute_seconds", "seconds_other"} <= set(values), name
     assert metadata["validated_responses"]["rows_in"].value == 3
     # Three staged rows in, the exact repeat superseded: two out.
     assert metadata["responses"]["rows_in"].value == 3 and metadata["responses"]["rows_out"].value == 2
-    assert metadata["nps_score_counts_daily"]["rows_in"].value == 2
+    assert metadata["nps_daily"]["rows_in"].value == 2
     assert metadata["detractor_cases"]["rows_in"].value == 1 and metadata["detractor_cases"]["rows_out"].value == 1
-    written = metadata["nps_daily_segment"]
+    written = metadata["nps_daily"]
     assert written["seconds_query_and_write"].value > 0 and "seconds_waiting_for_lock" in written
 
 
@@ -212,4 +220,4 @@ def test_freshness_covers_an_asset_for_every_published_table():
     from nps_pipeline.checks import TABLES
 
     assert {owner for owner, _ in TABLES.values()} <= set(FRESHNESS_ASSETS)
-    assert set(FRESHNESS_ASSETS) <= {a.key.to_user_string() for a in daily_assets}
+    assert set(FRESHNESS_ASSETS) <= {a.key.to_user_string() for a in nps_assets}

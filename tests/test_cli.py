@@ -42,7 +42,7 @@ def test_nps_pipeline_backfill_runs_the_range_as_one_run(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "succeeded: daily assets for 2024-03-01..2024-03-03" in done.stdout
-    run_ids = set(re.findall(r" - daily_nps - ([0-9a-f-]{36}) - ", done.stderr))
+    run_ids = set(re.findall(r"run ([0-9a-f-]{36}): succeeded", done.stdout))
     assert len(run_ids) == 1, run_ids
     assert daily_rows(tmp_path) == [("2024-03-01", 1), ("2024-03-02", 0), ("2024-03-03", 1)]
 

@@ -59,6 +59,7 @@ def _without_summary(pipeline: Pipeline, day: dt.date, history_days: int) -> pl.
                 "window_files": layout.table_files_for_days("responses", [day]),
                 "history_files": used.files,
                 "horizon": used.horizon,
+                "history_days": history_days,
                 "staged_files": layout.staged_files_for_days([day]),
                 "first_day": day,
                 "last_day": day,

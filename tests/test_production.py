@@ -13,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 
-from nps_pipeline.assets import daily_assets
 from tests.conftest import rows_csv
 from tests.dagster_dev import BIN, ROOT, dagster_dev, dagster_home
 
@@ -67,11 +66,10 @@ def test_nightly_and_two_backfills_at_once_while_a_reader_holds_the_file(tmp_pat
     )
     assert reader.stdout.readline().strip() == "open"
 
-    keys = [a.key.to_user_string() for a in daily_assets]
     with dagster_dev(home, env, tmp_path / "dagster_dev.log") as dev:
         nightly = dev.launch_partition_run("daily_nps", yesterday.isoformat(), {"dagster/schedule_name": "nightly_nps"})
-        first = dev.launch_backfill(keys, [d.isoformat() for d in march[:4]])
-        second = dev.launch_backfill(keys, [d.isoformat() for d in march[4:]])
+        first = dev.launch_job_backfill("daily_nps", [d.isoformat() for d in march[:4]])
+        second = dev.launch_job_backfill("daily_nps", [d.isoformat() for d in march[4:]])
 
         def ours(runs):
             picked = [r for r in runs if r["runId"] == nightly]

@@ -5,7 +5,7 @@ import time
 
 import dagster as dg
 
-from nps_pipeline.assets import daily_partitions, landing_files, validated_responses
+from nps_pipeline.assets import landing_files, validated_responses
 from nps_pipeline.sensors import consecutive_ranges, landing_zone_sensor
 from tests.conftest import Pipeline, rows_csv
 
@@ -21,8 +21,7 @@ def evaluate(pipeline: Pipeline, instance, cursor=None):
 
 
 def stage(pipeline: Pipeline):
-    last = daily_partitions.get_last_partition_key()
-    assert dg.materialize([landing_files, validated_responses], partition_key=last, resources={"nps": pipeline.resource}).success
+    assert dg.materialize([landing_files, validated_responses], resources={"nps": pipeline.resource}).success
 
 
 def test_new_files_trigger_exactly_their_days_once(tmp_path):
