@@ -262,10 +262,10 @@ def assign_cases(old: pl.DataFrame, candidates: pl.DataFrame, state: pl.DataFram
 # ---------------------------------------------------------------- status updates
 
 
-def read_update_files(updates_dir: Path) -> tuple[pl.DataFrame, list[str]]:
-    """Every row of every ``*.csv`` under ``updates_dir`` (file name order), and the files that could not be read."""
+def read_update_files(updates_dir: Path | None) -> tuple[pl.DataFrame, list[str]]:
+    """Every row of every ``*.csv`` under ``updates_dir`` (file name order), and the files that could not be read (none without a folder)."""
     frames, problems = [], []
-    files = sorted(p for p in updates_dir.rglob("*.csv") if p.is_file()) if updates_dir.exists() else []
+    files = sorted(p for p in updates_dir.rglob("*.csv") if p.is_file()) if updates_dir is not None and updates_dir.exists() else []
     for path in files:
         name = str(path.relative_to(updates_dir))
         raw = path.read_bytes()
@@ -686,9 +686,52 @@ def materialise_cases(
     updates_dir: Path,
     timezone: str,
 ) -> CaseRun:
-    """Assign the window's detractors to cases, merge the status updates, rebuild the touched cases and publish."""
-    with progress.bar("detractor_cases", 5, "phases") as bar:
-        return _materialise_cases(con, layout, days, rules, updates_dir, timezone, bar)
+    """Assign the window's detractors to cases, merge the status updates, rebuild the touched cases and publish.
+
+    A long window goes in spans of consecutive days of at most ``CASE_SPAN_RESPONSES`` detractor
+    responses, in time order, each set-based and committed before the next, so memory follows the
+    span and not the range (a cold year at 10M responses of which most are detractors is 7M rows).
+    The status updates are applied with the last span, so every case they name exists, and the
+    published tables are written once, at the end.
+    """
+    spans = case_spans(con, layout, days)
+    total = int(sum(n for _, n in spans))
+    runs = []
+    with progress.bar("detractor_cases", total, "responses") as bar:
+        for index, (span, responses) in enumerate(spans):
+            last = index == len(spans) - 1
+            runs.append(_materialise_cases(con, layout, span, rules, updates_dir if last else None, timezone))
+            bar.update(responses, f"span {index + 1}/{len(spans)}, {span[-1]}")
+    store = case_store(layout)
+    publish_case_tables(con, layout, store)
+    final = runs[-1]
+    return CaseRun(
+        final.cases, final.new_events, final.file_problems,
+        sum(r.responses_assigned for r in runs), sum(r.responses_in_window for r in runs),
+        sum(r.cases_rebuilt for r in runs), sum(r.cases_merged for r in runs),
+    )
+
+
+# Detractor responses per span of a long window: about 1 GB of working memory at most.
+CASE_SPAN_RESPONSES = 200_000
+
+
+def case_spans(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> list[tuple[list[dt.date], int]]:
+    """``days`` cut into runs of consecutive days of at most ``CASE_SPAN_RESPONSES`` detractor responses (at least a day each)."""
+    files = layout.table_files_for_days("responses", days)
+    counts = dict(con.sql(sql("count_detractors_by_day"), params={"files": files}).fetchall()) if files else {}
+    spans: list[tuple[list[dt.date], int]] = []
+    current: list[dt.date] = []
+    rows = 0
+    for day in days:
+        n = counts.get(day, 0)
+        if current and rows + n > CASE_SPAN_RESPONSES:
+            spans.append((current, rows))
+            current, rows = [], 0
+        current.append(day)
+        rows += n
+    spans.append((current, rows))
+    return spans
 
 
 def _materialise_cases(
@@ -696,9 +739,8 @@ def _materialise_cases(
     layout: WarehouseLayout,
     days: list[dt.date],
     rules: CaseRules,
-    updates_dir: Path,
+    updates_dir: Path | None,
     timezone: str,
-    bar: progress.Bar,
 ) -> CaseRun:
     store = case_store(layout)
     if not store.exists:
@@ -710,7 +752,6 @@ def _materialise_cases(
     schema = CASE_RESPONSES_SCHEMA
 
     candidates = case_candidates(con, layout, days, rules)
-    bar.update(1, f"{candidates.height:,} detractor responses")
     window_rows = store.read_log_days(days, schema)
     # A response whose date moved (a later export corrected it) leaves its old day's file: the days
     # its other versions carry are in the superseded-versions index.
@@ -725,7 +766,6 @@ def _materialise_cases(
         new_days[day] = store.read_log_days([day], schema).filter(~pl.col("response_id").is_in(moved["response_id"].implode()))
     changed_days = sorted(new_days)
 
-    bar.update(1, "assigned to cases")
     opened_now = case_index(assigned).join(cases_before.select("case_id"), on="case_id", how="anti")
     index = pl.concat([cases_before.select(opened_now.columns), opened_now])
     state = case_state(index, events)
@@ -735,7 +775,6 @@ def _materialise_cases(
         events = pl.concat([events, new_events])
         state = case_state(index, events)
 
-    bar.update(1, f"{new_events.height:,} status updates read")
     accepted = new_events.filter(pl.col("accepted")).select("case_id")
     renewed = set(accepted["case_id"].to_list())
     answered_again = state.filter(
@@ -798,10 +837,7 @@ def _materialise_cases(
     )
     private = private.with_columns(revision=pl.lit(store.next_revision, dtype=pl.Int64))
     contacts = pl.concat([private_before.filter(~pl.col("case_id").is_in(rebuilt["case_id"].implode())), private])
-    bar.update(1, f"{rebuilt.height:,} cases rebuilt")
     store = store.commit(new_days, events if not new_events.is_empty() else None, cases, contacts)
-    publish_case_tables(con, layout, store)
-    bar.update(1, "published")
     return CaseRun(
         cases, new_events, file_problems, assigned.filter(pl.col("response_date").is_in(days)).height, candidates.height, rebuilt.height, mergeable.len()
     )

@@ -8,7 +8,7 @@ import json
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from nps_pipeline import dedupe, handoff
+from nps_pipeline import cases, dedupe, handoff
 from nps_pipeline.case_store import CaseStore
 from nps_pipeline.storage import WarehouseLayout, connect
 from tests.conftest import Pipeline
@@ -78,6 +78,20 @@ def test_night_by_night_cases_equal_one_run_over_the_whole_range(tmp_path):
     assert current["nightly"] == current["ranged"]
     c1_row = next(r for r in current["nightly"] if r["email"] == "c1@example.com")
     assert (c1_row["name"], c1_row["latest_comment"]) == ("Ana Maria Silva", "Broken again")
+
+
+def test_a_long_range_done_in_spans_equals_one_span(tmp_path, monkeypatch):
+    whole = Pipeline(tmp_path / "whole")
+    _run_nights(whole, one_range=True)
+    # One detractor response per span at most: every day of the range is a span of its own.
+    monkeypatch.setattr(cases, "CASE_SPAN_RESPONSES", 1)
+    spans = Pipeline(tmp_path / "spans")
+    _run_nights(spans, one_range=True)
+    with connect(WarehouseLayout(spans.warehouse)) as con:
+        days = [dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 4)]
+        assert [len(span) for span, _ in cases.case_spans(con, WarehouseLayout(spans.warehouse), days)] == [1, 1, 1]
+    for table, key in (("detractor_cases", "case_id"), ("detractor_case_responses", "response_id"), ("detractor_followups", "response_id")):
+        assert_frame_equal(whole.table(table, key), spans.table(table, key), check_dtypes=True)
 
 
 def test_a_night_rewrites_only_its_own_days_of_the_case_log(tmp_path):
