@@ -696,20 +696,18 @@ def materialise_cases(
     """
     spans = case_spans(con, layout, days)
     total = int(sum(n for _, n in spans))
-    runs = []
+    # Only the counts of the spans before the last are kept: each span's frames go before the next.
+    counts = [0, 0, 0, 0]
     with progress.bar("detractor_cases", total, "responses") as bar:
         for index, (span, responses) in enumerate(spans):
             last = index == len(spans) - 1
-            runs.append(_materialise_cases(con, layout, span, rules, updates_dir if last else None, timezone))
+            run = _materialise_cases(con, layout, span, rules, updates_dir if last else None, timezone)
+            counts = [a + b for a, b in zip(counts, (run.responses_assigned, run.responses_in_window, run.cases_rebuilt, run.cases_merged))]
+            if not last:
+                del run
             bar.update(responses, f"span {index + 1}/{len(spans)}, {span[-1]}")
-    store = case_store(layout)
-    publish_case_tables(con, layout, store)
-    final = runs[-1]
-    return CaseRun(
-        final.cases, final.new_events, final.file_problems,
-        sum(r.responses_assigned for r in runs), sum(r.responses_in_window for r in runs),
-        sum(r.cases_rebuilt for r in runs), sum(r.cases_merged for r in runs),
-    )
+    publish_case_tables(con, layout, case_store(layout))
+    return CaseRun(run.cases, run.new_events, run.file_problems, *counts)
 
 
 # Detractor responses per span of a long window: about 1 GB of working memory at most.
