@@ -83,7 +83,8 @@ def materialise_responses(
         rebuild_superseded_index(con, layout)
     kept: dict[dt.date, int] = {}
     superseded: dict[dt.date, int] = {}
-    for chunk in chunks(days):
+    # Half a month at a time: language detection and themes hold a chunk's rows in polars.
+    for chunk in chunks(days, 15):
         window = {"superseded": str(layout.superseded), "first_day": chunk[0], "last_day": chunk[-1]}
         selected = con.sql(
             sql("select_responses"),
