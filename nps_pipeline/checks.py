@@ -16,7 +16,7 @@ from nps_pipeline.assets import PER_FILE_ASSETS, daily_upstream, nps_assets, pub
 from nps_pipeline.day_ledger import Ledger, run_days
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.serve import Snapshot, current_snapshot
-from nps_pipeline.storage import WarehouseLayout
+from nps_pipeline.storage import WarehouseLayout, connect, count_rows, sql
 
 # Each published table: the asset that writes it and the columns that identify a row.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -49,6 +49,8 @@ NPS_BOUNDS = (
     ("nps_not_mentioning", "nps_not_mentioning_ci_low", "nps_not_mentioning_ci_high"),
 )
 CHECKED_COLUMNS = {c for bounds in NPS_BOUNDS for c in bounds} | {"responses", "promoters", "passives", "detractors"}
+# Duplicated keys listed at most, per table.
+DUPLICATES_SHOWN = 10_000
 NPS_TABLES = ("nps_daily", "nps_daily_segment", "nps_windows", "nps_windows_weighted", "nps_benchmark_comparison", "nps_themes_daily")
 FRESHNESS_ASSETS = sorted({owner for owner, _ in TABLES.values()} | {"published_warehouse"})
 # The assets partitioned by day; the others learn their days from the run and the day ledger.
@@ -71,11 +73,6 @@ def table_frame(layout: WarehouseLayout, snapshot: Snapshot, table: str, days: l
     wanted = set(TABLES[table][1]) | CHECKED_COLUMNS
     columns = [c for c in pl.read_parquet_schema(files[-1]) if table == "ingest_files" or c in wanted]
     return pl.read_parquet(files, columns=columns, missing_columns="insert")
-
-
-def duplicate_keys(frame: pl.DataFrame, keys: Iterable[str]) -> pl.DataFrame:
-    keys = list(keys)
-    return frame.group_by(keys).agg(pl.len().alias("rows")).filter(pl.col("rows") > 1).sort(keys)
 
 
 def out_of_bounds(frame: pl.DataFrame) -> list[str]:
@@ -102,6 +99,13 @@ def out_of_bounds(frame: pl.DataFrame) -> list[str]:
         if bad:
             problems.append(f"{bad} row(s) where promoters + passives + detractors != responses")
     return problems
+
+
+def duplicate_keys_in_files(con, files: list[str], keys: Iterable[str]) -> pl.DataFrame:
+    """The key values more than one row of the Parquet files holds (the first ``DUPLICATES_SHOWN``), counted by DuckDB."""
+    if not files:
+        return pl.DataFrame()
+    return con.sql(sql("select_duplicate_keys"), params={"files": files, "keys": list(keys), "limit": DUPLICATES_SHOWN}).pl()
 
 
 def accounting_problems(ingest_files: pl.DataFrame, quarantine: pl.DataFrame | None) -> list[str]:
@@ -176,30 +180,34 @@ def _published_table_results(context: dg.AssetCheckExecutionContext, nps: NpsPip
     snapshot = current_snapshot(nps.layout)
     days = run_days(dict(context.run.tags))
     scope = "all days" if days is None else (days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}")
-    # One table in memory at a time (a year of responses is 10M keys); the accounting check needs two.
+    # Keys are counted by DuckDB within its memory limit (a year of responses is 10M keys); only the
+    # NPS tables (aggregates) and the file accounting are read into polars.
     frames: dict[str, pl.DataFrame | None] = {}
-    for table, (owner, keys) in TABLES.items():
-        frame = table_frame(nps.layout, snapshot, table, days) if snapshot else None
-        if table in ("ingest_files", "quarantine"):
-            frames[table] = frame
-        dupes = duplicate_keys(frame, keys) if frame is not None else pl.DataFrame()
-        if not dupes.is_empty():
-            context.log.error(f"{table}: {dupes.height} key(s) with more than one row, e.g. {dupes.head(3).rows()}")
-        yield dg.AssetCheckResult(
-            asset_key=owner, check_name=_check_name(table, "unique_key"), passed=dupes.is_empty(),
-            description=(f"{dupes.height} duplicated key(s) of ({', '.join(keys)}), e.g. {dupes.head(3).rows()}"
-                         if not dupes.is_empty() else f"{0 if frame is None else frame.height} rows checked ({scope})"),
-            metadata={"rows_checked": 0 if frame is None else frame.height, "duplicated_keys": dupes.height},
-        )
-        if table in NPS_TABLES:
-            problems = out_of_bounds(frame) if frame is not None else []
-            for problem in problems:
-                context.log.error(f"{table}: {problem}")
+    with connect(nps.layout, nps.duckdb_memory_limit) as con:
+        for table, (owner, keys) in TABLES.items():
+            files = snapshot.files(nps.layout, table, days) if snapshot and table in snapshot.tables else []
+            rows = count_rows(files)
+            dupes = duplicate_keys_in_files(con, files, keys)
+            if not dupes.is_empty():
+                context.log.error(f"{table}: {dupes.height} key(s) with more than one row, e.g. {dupes.head(3).rows()}")
             yield dg.AssetCheckResult(
-                asset_key=owner, check_name=_check_name(table, "nps_within_bounds"), passed=not problems,
-                description="; ".join(problems) or f"{0 if frame is None else frame.height} rows within bounds ({scope})",
+                asset_key=owner, check_name=_check_name(table, "unique_key"), passed=dupes.is_empty(),
+                description=(f"{dupes.height}{'+' if dupes.height == DUPLICATES_SHOWN else ''} duplicated key(s) of "
+                             f"({', '.join(keys)}), e.g. {dupes.head(3).rows()}"
+                             if not dupes.is_empty() else f"{rows} rows checked ({scope})"),
+                metadata={"rows_checked": rows, "duplicated_keys": dupes.height},
             )
-        del frame, dupes
+            if table in NPS_TABLES or table in ("ingest_files", "quarantine"):
+                frames[table] = table_frame(nps.layout, snapshot, table, days) if snapshot else None
+            if table in NPS_TABLES:
+                frame = frames.pop(table)
+                problems = out_of_bounds(frame) if frame is not None else []
+                for problem in problems:
+                    context.log.error(f"{table}: {problem}")
+                yield dg.AssetCheckResult(
+                    asset_key=owner, check_name=_check_name(table, "nps_within_bounds"), passed=not problems,
+                    description="; ".join(problems) or f"{0 if frame is None else frame.height} rows within bounds ({scope})",
+                )
     files = frames["ingest_files"]
     problems = accounting_problems(files, frames["quarantine"]) if files is not None else []
     yield dg.AssetCheckResult(

@@ -18,18 +18,28 @@ from nps_pipeline.checks import (
     FRESHNESS_ASSETS,
     TABLES,
     accounting_problems,
-    duplicate_keys,
+    duplicate_keys_in_files,
     freshness_results,
     out_of_bounds,
 )
 from nps_pipeline.definitions import defs
 from nps_pipeline.day_ledger import record_written
+from nps_pipeline.storage import WarehouseLayout, connect
 from tests.conftest import Pipeline, rows_csv
 
 
-def test_duplicate_keys_and_nps_bounds_name_the_rows():
-    frame = pl.DataFrame({"response_date": ["d1", "d1", "d2"], "segment": ["a", "a", "a"]})
-    assert duplicate_keys(frame, ["response_date", "segment"]).rows() == [("d1", "a", 2)]
+def test_duplicate_keys_in_published_files_are_counted_by_duckdb(tmp_path):
+    pl.DataFrame({"response_date": ["d1", "d1", "d2"], "segment": ["a", "a", "a"], "n": [1, 2, 3]}).write_parquet(tmp_path / "a.parquet")
+    pl.DataFrame({"response_date": ["d2"], "segment": ["a"], "n": [4]}).write_parquet(tmp_path / "b.parquet")
+    files = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    with connect(WarehouseLayout(tmp_path / "warehouse")) as con:
+        dupes = duplicate_keys_in_files(con, files, ["response_date", "segment"])
+        assert dupes.rows() == [("d1", "a", 2), ("d2", "a", 2)]
+        assert duplicate_keys_in_files(con, files, ["n"]).is_empty()
+        assert duplicate_keys_in_files(con, [], ["n"]).is_empty()
+
+
+def test_nps_bounds_name_the_rows():
     ok = pl.DataFrame({"responses": [10], "promoters": [5], "passives": [3], "detractors": [2], "nps": [30.0],
                        "nps_ci_low": [0.5], "nps_ci_high": [55.0]})
     assert out_of_bounds(ok) == []
