@@ -11,7 +11,7 @@ import json
 
 import duckdb
 
-from nps_pipeline.storage import WarehouseLayout, chunks, days_in, refresh_derived_days, replace_days, sql
+from nps_pipeline.storage import WarehouseLayout, days_in, refresh_derived_days, replace_days, replace_days_in_chunks, sql
 from nps_pipeline.weighting import Population, cell_weights
 
 
@@ -151,16 +151,12 @@ def materialise_nps_themes_daily(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], themes: list[str]
 ) -> dict[dt.date, int]:
     """Replace ``nps_themes_daily`` for ``days``: each theme's volume and the NPS with and without it."""
-    written: dict[dt.date, int] = {}
-    for chunk in chunks(days):
-        relation = con.sql(
-            sql("select_nps_themes_daily"),
-            params={
-                "files": layout.table_files_for_days("responses", chunk),
-                "first_day": chunk[0],
-                "last_day": chunk[-1],
-                "lexicon_themes": themes,
-            },
-        )
-        written.update(replace_days(relation, layout, "nps_themes_daily", chunk))
-    return written
+    return replace_days_in_chunks(
+        con, layout, "nps_themes_daily", days, "select_nps_themes_daily",
+        lambda chunk: {
+            "files": layout.table_files_for_days("responses", chunk),
+            "first_day": chunk[0],
+            "last_day": chunk[-1],
+            "lexicon_themes": themes,
+        },
+    )

@@ -254,7 +254,6 @@ def landing_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -
 def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Validated, staged responses: each new file version parsed, checked with pandera and stored by day."""
     layout = nps.layout
-    days = window_days(context)
     staged_now: list[staging.FileManifest] = []
     with nps.writing() as con:
         staging.ensure_staged_schema(con, layout)

@@ -6,25 +6,21 @@ import datetime as dt
 
 import duckdb
 
-from nps_pipeline.storage import WarehouseLayout, chunks, replace_days, sql
+from nps_pipeline.storage import WarehouseLayout, replace_days_in_chunks
 
 
 def materialise_detractor_followups(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]
 ) -> dict[dt.date, int]:
     """Replace ``detractor_followups`` for ``days`` from that window's responses, staged contacts and cases, a month at a time."""
-    written: dict[dt.date, int] = {}
-    for chunk in chunks(days):
-        relation = con.sql(
-            sql("select_detractor_followups"),
-            params={
-                "responses_files": layout.table_files_for_days("responses", chunk),
-                "staged_files": layout.staged_files_for_days(chunk),
-                "first_day": chunk[0],
-                "last_day": chunk[-1],
-                "case_responses_files": layout.table_files_for_days("detractor_case_responses", chunk),
-                "cases_file": str(layout.table_file("detractor_cases")),
-            },
-        )
-        written.update(replace_days(relation, layout, "detractor_followups", chunk))
-    return written
+    return replace_days_in_chunks(
+        con, layout, "detractor_followups", days, "select_detractor_followups",
+        lambda chunk: {
+            "responses_files": layout.table_files_for_days("responses", chunk),
+            "staged_files": layout.staged_files_for_days(chunk),
+            "first_day": chunk[0],
+            "last_day": chunk[-1],
+            "case_responses_files": layout.table_files_for_days("detractor_case_responses", chunk),
+            "cases_file": str(layout.table_file("detractor_cases")),
+        },
+    )

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -333,6 +333,21 @@ def refresh_derived_days(
             if not layout.day_file(target, day).exists():
                 atomic_write_bytes(layout.day_file(target, day), schema_file.read_bytes())
     return stale
+
+
+def replace_days_in_chunks(
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    table: str,
+    days: list[dt.date],
+    statement: str,
+    params: Callable[[list[dt.date]], dict],
+) -> dict[dt.date, int]:
+    """``replace_days`` a month at a time, each month's rows from ``statement`` with ``params(chunk)``: memory follows the month."""
+    written: dict[dt.date, int] = {}
+    for chunk in chunks(days):
+        written.update(replace_days(con.sql(sql(statement), params=params(chunk)), layout, table, chunk))
+    return written
 
 
 def replace_days(
