@@ -56,9 +56,9 @@ def run_range(start: dt.date, end: dt.date) -> bool:
     from nps_pipeline.definitions import defs
 
     job = defs.resolve_job_def("daily_nps")
-    daily = [k.to_user_string() for k in job.asset_layer.asset_graph.get_all_asset_keys()
-             if job.asset_layer.asset_graph.get(k).partitions_def is not None]
-    steps = [k.to_user_string() for k in job.asset_layer.asset_graph.toposorted_asset_keys]
+    graph = job.asset_layer.asset_graph
+    steps = [k.to_user_string() for k in graph.toposorted_asset_keys]
+    daily = [k.to_user_string() for k in graph.toposorted_asset_keys if graph.get(k).partitions_def is not None]
     progress.say(f"plan: {len(steps)} assets, per day: {', '.join(daily)}; then the checks on the published tables")
     progress.say(f"plan: {' -> '.join(steps)}")
     with _instance() as instance:
