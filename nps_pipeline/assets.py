@@ -124,10 +124,12 @@ def timed(compute):
                     result = compute(context, nps)
                 else:
                     result = dg.MaterializeResult(metadata={"rows_in": 0, "rows_out": 0, "note": "no day to refresh: the warehouse holds no responses yet"})
-            if context.assets_def.partitions_def is not None:
-                day_ledger.record_written(nps.layout, name, days)
-            elif seq is not None:
-                day_ledger.caught_up(nps.layout, name, seq, days)
+            # Under the warehouse lock: a run outside the queue (the CLI) may update the ledger too.
+            with nps.layout.writer_lock():
+                if context.assets_def.partitions_def is not None:
+                    day_ledger.record_written(nps.layout, name, days)
+                elif seq is not None:
+                    day_ledger.caught_up(nps.layout, name, seq, days)
             metadata = dict(result.metadata or {})
             rows_in = metadata.pop("rows_in", None)
             rows_in = rows_in if rows_in is not None else _rows_in(context, nps)

@@ -44,6 +44,12 @@ def test_nps_pipeline_backfill_runs_the_range_as_one_run(tmp_path):
     assert "succeeded: daily assets for 2024-03-01..2024-03-03" in done.stdout
     run_ids = set(re.findall(r"run ([0-9a-f-]{36}): succeeded", done.stdout))
     assert len(run_ids) == 1, run_ids
+    # The plan first (days, files, assets), then a line per step with its rows and seconds.
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("[00:0") and "plan: 2024-03-01..2024-03-03, 3 day(s) in UTC" in lines[0]
+    assert "plan: 1 file(s) in " in lines[1] and "1 to stage" in lines[1]
+    assert "per day: responses, nps_daily" in lines[2]
+    assert re.search(r"^\[\d\d:[\d.]+\] responses: done in [\d.]+ s, 2 rows out", done.stdout, re.M)
     assert daily_rows(tmp_path) == [("2024-03-01", 1), ("2024-03-02", 0), ("2024-03-03", 1)]
 
 
