@@ -116,7 +116,7 @@ def timed(compute):
         started = time.monotonic()
         name = context.asset_key.to_user_string()
         days, seq = _asset_days(context, nps)
-        progress.step_started(context, name, days)
+        progress.step_started(name, days)
         token = _days.set(days)
         try:
             with observe.recording() as stages:

@@ -41,7 +41,7 @@ def _label(days: list[dt.date]) -> str:
     return days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
 
 
-def step_started(context, name: str, days: list[dt.date]) -> None:
+def step_started(name: str, days: list[dt.date]) -> None:
     say(f"{name}: started, {_label(days)}")
 
 
