@@ -55,8 +55,6 @@ INPUT_TABLES = {
     "nps_report": "nps_daily",
 }
 SLOW_LOCK_SECONDS = 5.0
-# Per landed file, upstream of the days: they work on what landed, whatever the days.
-PER_FILE_ASSETS = {"landing_files", "validated_responses", "ingest_files", "quarantine"}
 # Cross-day assets that have nothing to do before the first day of responses is written.
 NEEDS_DAYS = {"nps_windows", "nps_windows_weighted", "nps_benchmark_comparison", "detractor_cases", "detractor_followups", "crm_handoff"}
 _days: contextvars.ContextVar[list[dt.date] | None] = contextvars.ContextVar("nps_asset_days", default=None)
@@ -92,14 +90,15 @@ def daily_upstream(name: str) -> frozenset[str]:
 def _asset_days(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> tuple[list[dt.date], int | None]:
     """A daily asset's partition window; a cross-day asset's run days with the days pending for it (and the ledger's sequence).
 
-    The per-file assets (staging, accounting, quarantine) come before the days and keep no place in the ledger.
+    The per-file assets (staging, accounting, quarantine: no daily asset upstream) come before the
+    days and keep no place in the ledger.
     """
     if context.assets_def.partitions_def is not None:
         window = context.partition_time_window
         return days_in(window.start.date(), window.end.date()), None
-    if context.asset_key.to_user_string() in PER_FILE_ASSETS:
-        return day_ledger.run_days(context.run.tags) or [], None
     name = context.asset_key.to_user_string()
+    if not daily_upstream(name):
+        return day_ledger.run_days(context.run.tags) or [], None
     days, seq = day_ledger.days_for(nps.layout, name, daily_upstream(name), context.run.tags)
     if not days:
         # Nothing new: the newest day again (idempotent), so the asset still refreshes (status updates, the report).

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
-from nps_pipeline.assets import PER_FILE_ASSETS, daily_upstream, nps_assets, published_warehouse
+from nps_pipeline.assets import daily_upstream, nps_assets, published_warehouse
 from nps_pipeline.day_ledger import Ledger, run_days
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.serve import Snapshot, current_snapshot
@@ -197,10 +197,10 @@ def _published_table_results(context: dg.AssetCheckExecutionContext, nps: NpsPip
                              if not dupes.is_empty() else f"{rows} rows checked ({scope})"),
                 metadata={"rows_checked": rows, "duplicated_keys": dupes.height},
             )
-            if table in NPS_TABLES or table in ("ingest_files", "quarantine"):
+            if table in ("ingest_files", "quarantine"):
                 frames[table] = table_frame(nps.layout, snapshot, table, days) if snapshot else None
             if table in NPS_TABLES:
-                frame = frames.pop(table)
+                frame = table_frame(nps.layout, snapshot, table, days) if snapshot else None
                 problems = out_of_bounds(frame) if frame is not None else []
                 for problem in problems:
                     context.log.error(f"{table}: {problem}")
@@ -251,7 +251,7 @@ def freshness_results(
     for key in asset_keys:
         if key in daily_keys:
             present = yesterday in instance.get_materialized_partitions(dg.AssetKey(key))
-        elif key in PER_FILE_ASSETS:
+        elif not daily_upstream(key):
             latest = instance.get_latest_materialization_event(dg.AssetKey(key))
             midnight = dt.datetime.combine(local_now.date(), dt.time(), ZoneInfo(timezone))
             present = latest is not None and latest.timestamp >= midnight.timestamp()
