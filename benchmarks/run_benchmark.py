@@ -8,7 +8,8 @@
 Both run in fresh processes: the pipeline as `nps-pipeline backfill` over every day (one
 single-run backfill, cold: empty warehouse, on a real SQLite Dagster instance with the project's
 dagster.yaml, as a user's DAGSTER_HOME), the bare script as one DuckDB query that reads the CSVs
-and computes nps_daily. The data's shape is an option: how many customers answer (or how many
+and computes nps_daily, and a bare parse (every field of every record into a DuckDB table) that is
+staging's floor. The data's shape is an option: how many customers answer (or how many
 answers each gives) and the score mix. The Dagster bookkeeping is reported as the rows the run
 left in the instance's event log. Peak memory is the peak resident set size of the process tree,
 sampled every 50 ms. The pipeline's time is split into its assets' own compute (each logs
@@ -51,6 +52,15 @@ BARE_SCRIPT = textwrap.dedent(
         GROUP BY ALL ORDER BY 1
     ''', params=[sys.argv[1]]).fetchall()
     print(len(rows), "days")
+    """
+)
+# The floor for staging: DuckDB parsing every field of every record of the same files into a table.
+BARE_PARSE_SCRIPT = textwrap.dedent(
+    """
+    import sys, duckdb
+    con = duckdb.connect()
+    con.sql("CREATE TABLE parsed AS SELECT * FROM read_csv(?, all_varchar = true, union_by_name = true)", params=[sys.argv[1]])
+    print(con.sql("SELECT count(*) FROM parsed").fetchall()[0][0], "records")
     """
 )
 
@@ -158,7 +168,8 @@ def run_one(args: argparse.Namespace, responses: int) -> dict:
     bin_dir = Path(sys.executable).parent
     pipeline = measure([str(bin_dir / "nps-pipeline"), "backfill", "--start", start.isoformat(), "--end", end.isoformat()], env)
     bare = measure([sys.executable, "-c", BARE_SCRIPT, str(landing / "*.csv")], env)
-    if pipeline[2] != 0 or bare[2] != 0:
+    bare_parse = measure([sys.executable, "-c", BARE_PARSE_SCRIPT, str(landing / "*.csv")], env)
+    if pipeline[2] != 0 or bare[2] != 0 or bare_parse[2] != 0:
         print("pipeline output:\n" + pipeline[3][-5000:] + "\nbare output:\n" + bare[3][-3000:])
         raise SystemExit(1)
     compute = compute_by_asset(pipeline[3])
@@ -182,6 +193,9 @@ def run_one(args: argparse.Namespace, responses: int) -> dict:
         "bare_duckdb_seconds": round(bare[0], 1),
         "bare_duckdb_peak_rss_mib": round(bare[1] / 2**20),
         "ratio": round(pipeline[0] / bare[0], 2),
+        "bare_parse_seconds": round(bare_parse[0], 1),
+        "staging_seconds": compute.get("validated_responses"),
+        "staging_vs_parse": round(compute.get("validated_responses", 0.0) / bare_parse[0], 2),
         "pipeline_compute_seconds": round(sum(compute.values()), 1),
         "pipeline_startup_seconds": startup,
         "pipeline_dagster_seconds": round(dagster_seconds, 1),
