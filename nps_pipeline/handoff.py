@@ -32,6 +32,10 @@ HANDOFF_COLUMNS = (
     "region", "product", "channel", "language", "responses", "latest_score", "worst_score", "latest_comment", "themes",
     "negative_keywords", "repeat_detractor", "worsening", "priority_reasons", "opened_at", "contacted_at", "revision",
 )
+# OWASP's CSV injection guidance: a cell starting with one of these is read as a formula by
+# spreadsheets and CRMs, so it gets a leading apostrophe. Full-width forms and leading spaces too:
+# some spreadsheets fold or trim them before deciding.
+FORMULA_LEADING = r"^[\s]*[=+\-@\t\r\n＝＋－＠]"
 # Up to this many changed cases, the changes file stays small whatever the size of the full list.
 MIN_CHANGES_FOR_FULL = 10_000
 
@@ -71,8 +75,17 @@ def _contacts(store: CaseStore) -> pl.LazyFrame:
     return contacts.select(list(schema)).cast(schema)
 
 
+def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell that a spreadsheet would run as a formula, prefixed with ``'`` (OWASP)."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(FORMULA_LEADING)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text
+    )
+
+
 def _rows(cases: pl.LazyFrame, contacts: pl.LazyFrame) -> pl.DataFrame:
-    return (
+    return formula_safe(
         cases.select(c for c in HANDOFF_COLUMNS if c == "case_id" or c not in (*CONTACTS_SCHEMA, "revision"))
         .join(contacts, on="case_id", how="left")
         .with_columns(pl.col("revision").fill_null(0))

@@ -90,3 +90,22 @@ def test_the_full_list_interval_is_a_checked_setting():
         Settings.from_env({"NPS_HANDOFF_FULL_EVERY_DAYS": "0"})
     with pytest.raises(SettingsError, match="NPS_HANDOFF_FULL_EVERY_DAYS: 'weekly' is not a whole number"):
         Settings.from_env({"NPS_HANDOFF_FULL_EVERY_DAYS": "weekly"})
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_are_escaped(tmp_path):
+    """OWASP: a text cell starting with = + - @ (or a tab, a return, their full-width forms) gets a leading '."""
+    pipeline = Pipeline(tmp_path)
+    pipeline.land(
+        "hostile.csv",
+        export(
+            'h1,2026-03-02T09:00:00Z,2,"=HYPERLINK(""http://evil.example"",""x"")",C1,@c1@example.com,email,EMEA,Pro,support,standard,en,+Ana,-Silva',
+            "h2,2026-03-02T10:00:00Z,3,\t=cmd|' /C calc'!A0,C2,c2@example.com,web,NA,Pro,support,standard,en,Bo,Li",
+            "h3,2026-03-02T11:00:00Z,1,-5 stars,C3,c3@example.com,web,NA,Pro,support,standard,en,＝Cy,Ng",
+        ),
+    )
+    pipeline.run("2026-03-02")
+    rows = _csv(handoff.full_list_path(WarehouseLayout(pipeline.warehouse))).sort("email")
+    assert rows["latest_comment"].to_list() == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'=cmd|' /C calc'!A0", "'-5 stars"]  # staging trims the tab
+    assert rows["email"].to_list() == ["'@c1@example.com", "c2@example.com", "c3@example.com"]
+    assert rows["name"].to_list() == ["'+Ana -Silva", "Bo Li", "'＝Cy Ng"]
+    assert rows["latest_score"].to_list() == ["2", "3", "1"]  # numbers stay numbers
