@@ -52,6 +52,8 @@ CHECKED_COLUMNS = {c for bounds in NPS_BOUNDS for c in bounds} | {"responses", "
 # Duplicated keys listed at most, per table.
 DUPLICATES_SHOWN = 10_000
 NPS_TABLES = ("nps_daily", "nps_daily_segment", "nps_windows", "nps_windows_weighted", "nps_benchmark_comparison", "nps_themes_daily")
+# Tables whose segments of each dimension must sum to the overall figures.
+SEGMENTED_TABLES = ("nps_daily_segment", "nps_windows")
 FRESHNESS_ASSETS = sorted({owner for owner, _ in TABLES.values()} | {"published_warehouse"})
 # The assets partitioned by day; the others learn their days from the run and the day ledger.
 DAILY_ASSETS = tuple(a.key.to_user_string() for a in nps_assets if a.partitions_def is not None)
@@ -108,6 +110,16 @@ def duplicate_keys_in_files(con, files: list[str], keys: Iterable[str]) -> pl.Da
     return con.sql(sql("select_duplicate_keys"), params={"files": files, "keys": list(keys), "limit": DUPLICATES_SHOWN}).pl()
 
 
+def segment_sum_mismatches(con, layout: WarehouseLayout, snapshot: Snapshot, table: str, days: list[dt.date] | None) -> pl.DataFrame:
+    """The periods x dimensions of ``table`` whose segments do not add up to the overall counts (at most 20)."""
+    if table == "nps_daily_segment":
+        return con.sql(
+            sql("select_daily_segment_mismatches"),
+            params={"segment_files": snapshot.files(layout, table, days), "overall_files": snapshot.files(layout, "nps_daily", days)},
+        ).pl()
+    return con.sql(sql("select_window_segment_mismatches"), params={"files": snapshot.files(layout, table, days)}).pl()
+
+
 def accounting_problems(ingest_files: pl.DataFrame, quarantine: pl.DataFrame | None) -> list[str]:
     off = ingest_files.filter(
         pl.col("rows_read") != pl.col("rows_valid") + pl.col("rows_duplicate") + pl.col("rows_quarantined")
@@ -141,6 +153,13 @@ def _specs() -> list[dg.AssetCheckSpec]:
             dg.AssetCheckSpec(
                 _check_name(table, "nps_within_bounds"), asset=TABLES[table][0], **after_publish,
                 description=f"{table}: NPS and its 95 % bounds in [-100, 100], low <= high, and promoters + passives + detractors = responses.",
+            )
+        )
+    for table in SEGMENTED_TABLES:
+        specs.append(
+            dg.AssetCheckSpec(
+                _check_name(table, "segments_sum_to_overall"), asset=TABLES[table][0], **after_publish,
+                description=f"{table}: in every dimension the segments (a missing value is '(not set)') sum to the overall responses, promoters and detractors.",
             )
         )
     specs.append(
@@ -207,6 +226,15 @@ def _published_table_results(context: dg.AssetCheckExecutionContext, nps: NpsPip
                 yield dg.AssetCheckResult(
                     asset_key=owner, check_name=_check_name(table, "nps_within_bounds"), passed=not problems,
                     description="; ".join(problems) or f"{0 if frame is None else frame.height} rows within bounds ({scope})",
+                )
+            if table in SEGMENTED_TABLES:
+                published = snapshot is not None and table in snapshot.tables and files
+                mismatches = segment_sum_mismatches(con, nps.layout, snapshot, table, days) if published else pl.DataFrame()
+                shown = [f"{r['period']} {r['dimension']}: segments {r['segment_responses']} vs overall {r['overall_responses']}" for r in mismatches.iter_rows(named=True)]
+                yield dg.AssetCheckResult(
+                    asset_key=owner, check_name=_check_name(table, "segments_sum_to_overall"), passed=not shown,
+                    description="; ".join(shown) or f"every dimension's segments sum to the overall counts ({scope})",
+                    metadata={"mismatches_shown": len(shown)},
                 )
     files = frames["ingest_files"]
     problems = accounting_problems(files, frames["quarantine"]) if files is not None else []

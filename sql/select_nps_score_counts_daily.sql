@@ -1,6 +1,15 @@
--- Select the additive facts: responses per day x dimension x segment x score (0-10); 'overall'/'all' is every response, attribute dimensions come from $attribute_names.
+-- Select the additive facts: responses per day x dimension x segment x score (0-10); 'overall'/'all' is every response, attribute dimensions come from $attribute_names; a missing value is the segment '(not set)', so each dimension sums to the overall count.
 WITH base AS (
-    SELECT response_date, score, channel, region, product, touchpoint, customer_tier, language, attributes
+    SELECT
+        response_date,
+        score,
+        attributes,
+        coalesce(nullif(trim(channel), ''), '(not set)') AS channel,
+        coalesce(nullif(trim(region), ''), '(not set)') AS region,
+        coalesce(nullif(trim(product), ''), '(not set)') AS product,
+        coalesce(nullif(trim(touchpoint), ''), '(not set)') AS touchpoint,
+        coalesce(nullif(trim(customer_tier), ''), '(not set)') AS customer_tier,
+        coalesce(nullif(trim(language), ''), '(not set)') AS language
     FROM read_parquet($files, union_by_name = true)
 ),
 by_dimension AS (
@@ -15,11 +24,12 @@ by_dimension AS (
     )
     UNION ALL
     SELECT response_date, score, 'attribute:' || name AS dimension,
-        json_extract_string(attributes, '$."' || replace(name, '"', '\"') || '"') AS segment
+        coalesce(
+            nullif(trim(json_extract_string(attributes, '$."' || replace(name, '"', '\"') || '"')), ''), '(not set)'
+        ) AS segment
     FROM base, unnest($attribute_names) AS wanted(name)
 )
 SELECT response_date, dimension, segment, score::TINYINT AS score, count(*)::BIGINT AS responses
 FROM by_dimension
-WHERE segment IS NOT NULL AND segment <> ''
 GROUP BY ALL
 ORDER BY ALL

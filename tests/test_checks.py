@@ -24,7 +24,7 @@ from nps_pipeline.checks import (
 )
 from nps_pipeline.definitions import defs
 from nps_pipeline.day_ledger import record_written
-from nps_pipeline.storage import WarehouseLayout, connect
+from nps_pipeline.storage import WarehouseLayout, connect, sql
 from tests.conftest import Pipeline, rows_csv
 
 
@@ -51,6 +51,20 @@ def test_nps_bounds_name_the_rows():
         "1 row(s) with nps, nps_ci_low or nps_ci_high outside [-100, 100], or nps_ci_low > nps_ci_high",
         "1 row(s) where promoters + passives + detractors != responses",
     ]
+
+
+def test_segments_that_do_not_add_up_are_named(tmp_path):
+    daily = tmp_path / "daily.parquet"
+    segment = tmp_path / "segment.parquet"
+    pl.DataFrame({"response_date": [dt.date(2024, 3, 1)], "responses": [3], "promoters": [1], "detractors": [1]}).write_parquet(daily)
+    pl.DataFrame({
+        "response_date": [dt.date(2024, 3, 1)] * 3, "dimension": ["channel", "channel", "region"], "segment": ["web", "(not set)", "eu"],
+        "responses": [2, 1, 2], "promoters": [1, 0, 1], "detractors": [0, 1, 0],
+    }).write_parquet(segment)
+    with connect(WarehouseLayout(tmp_path / "warehouse")) as con:
+        found = con.sql(sql("select_daily_segment_mismatches"), params={"segment_files": [str(segment)], "overall_files": [str(daily)]}).pl()
+    # channel sums to 3 with its '(not set)'; region lost a response.
+    assert found.rows() == [("2024-03-01", "region", 2, 3)]
 
 
 def test_accounting_names_the_file_that_does_not_add_up():
@@ -91,6 +105,17 @@ def test_every_published_table_is_checked_after_the_nightly_job(tmp_path):
     assert by_name[("nps_daily", "nps_within_bounds")].passed
     assert by_name[("nps_daily", "nps_themes_daily_nps_within_bounds")].passed
     assert by_name[("ingest_files", "accounting_identity")].passed
+    assert by_name[("nps_daily", "nps_daily_segment_segments_sum_to_overall")].passed
+    assert by_name[("nps_windows", "segments_sum_to_overall")].passed
+    # Responses without a touchpoint are the segment '(not set)', so every dimension sums to the day.
+    segments = pipeline.table("nps_daily_segment").filter(pl.col("response_date") == dt.date(2024, 3, 1))
+    touchpoint = segments.filter(pl.col("dimension") == "touchpoint")
+    assert touchpoint.select("segment", "responses").rows() == [("(not set)", 2)]
+    assert segments.group_by("dimension").agg(pl.col("responses").sum())["responses"].to_list() == [2] * 6
+    windows = pipeline.table("nps_windows").filter((pl.col("window_type") == "trailing_7d") & (pl.col("window_end") == dt.date(2024, 3, 2)))
+    overall = windows.filter(pl.col("dimension") == "overall")["responses"].item()
+    assert overall == 3
+    assert set(windows.filter(pl.col("dimension") != "overall").group_by("dimension").agg(pl.col("responses").sum())["responses"]) == {3}
     share = by_name[("quarantine", "quarantine_share")]
     assert share.passed and share.description == "1 of 4 rows quarantined (25.00%; limit 50.0%)"
     assert not any(("yesterday_present_by_deadline" == e.check_name) for e in evaluations)
