@@ -84,6 +84,13 @@ GROUP_CATEGORY = {
 }
 
 
+# Exports of a survey tool, where a blank NPS answer is a skipped question; the canonical layout requires a score.
+SURVEY_TOOLS = {"qualtrics", "qualtrics_legacy", "surveymonkey", "typeform", "google_forms", "delighted"}
+NO_NPS_ANSWER = "no NPS answer"
+# Spreadsheets leave tabs, no-break and zero-width spaces, byte-order marks and NUL bytes around values.
+BLANK_CHARACTERS = " \t\r\n\v\f\u00a0\u2007\u202f\u200b\ufeff\x00"
+
+
 class LayoutProblem(Exception):
     """The file's layout cannot be recognised or its NPS column cannot be decided."""
 
@@ -472,6 +479,11 @@ def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
         else pl.lit(None, dtype=pl.String)
     )
     excluded = pl.lit(None, dtype=pl.String)
+    score_position = layout.columns.get("score")
+    if layout.source_format in SURVEY_TOOLS and score_position is not None:
+        # A survey tool leaves a skipped (optional) question blank: a non-response, not bad data.
+        answer = field(score_position).str.strip_chars(BLANK_CHARACTERS)
+        excluded = pl.when(answer.is_null() | (answer == "")).then(pl.lit(NO_NPS_ANSWER)).otherwise(excluded)
     if layout.finished_column is not None:
         finished = field(layout.finished_column).str.strip_chars().str.to_lowercase()
         excluded = pl.when(finished.is_in(["0", "false"])).then(pl.lit("unfinished response (Finished = 0)")).otherwise(excluded)

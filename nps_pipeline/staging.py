@@ -24,7 +24,7 @@ from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
 from nps_pipeline.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
 
 # Bump when parsing or validation rules change, so every file is staged again.
-STAGING_VERSION = 4
+STAGING_VERSION = 5
 
 
 @dataclass

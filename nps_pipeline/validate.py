@@ -15,11 +15,10 @@ import polars as pl
 from pandera.config import ValidationDepth, config_context
 
 from nps_pipeline.classify import category_of, with_category
-from nps_pipeline.formats import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from nps_pipeline.formats import BLANK_CHARACTERS, CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from nps_pipeline.storage import sql
 
 QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
-BLANK_CHARACTERS = " \t\r\n\v\f\u00a0\u2007\u202f\u200b\ufeff\x00"
 
 
 def type_rows(
