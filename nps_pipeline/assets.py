@@ -278,21 +278,41 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
                         f"{manifest.rows_quarantined} quarantined, days {min(manifest.days, default='-')}..{max(manifest.days, default='-')}"
                     )
                 bar.update(landed.size, f"{len(staged_now)}/{len(plan.to_stage)} files, {sum(m.rows_read for m in staged_now):,} rows")
-        if staged_now or not layout.superseded.exists():
+        manifests = staging.load_manifests(layout)
+        previously_held = layout.held_back()
+        held = staging.held_back_files(manifests, nps.max_rejected_share, nps.min_rows_for_rejected_share, sources)
+        if held != previously_held:
+            atomic_write_bytes(layout.held_back_file, json.dumps(held, indent=1).encode("utf-8"))
+        for file_id in held.keys() - previously_held.keys():
+            context.log.error(f"{manifests[file_id].source_file}: {held[file_id]}")
+        if held.keys() != previously_held.keys() and layout.superseded.exists():
+            # A file held back or released changes which versions of a response are published.
+            superseded = dedupe.rebuild_superseded_index(con, layout)
+            context.log.info(f"superseded-versions index rebuilt: {superseded:,} rows superseded by a later version")
+        elif staged_now or not layout.superseded.exists():
             superseded = dedupe.update_superseded_index(con, layout, staged_now)
             context.log.info(f"superseded-versions index updated: {superseded:,} rows superseded by a later version")
-        manifests = staging.load_manifests(layout)
-    # The quarantine's threshold check, later in this run, also judges the files staged now.
-    atomic_write_bytes(_staged_in_run(nps, context.run.run_id), json.dumps([m.file_id for m in staged_now]).encode("utf-8"))
+    # The quarantine's threshold check, later in this run, tells the files held back now from those held before.
+    newly_held = [f for f in held if f not in previously_held or f in {m.file_id for m in staged_now}]
+    atomic_write_bytes(
+        _staged_in_run(nps, context.run.run_id),
+        json.dumps({"staged": [m.file_id for m in staged_now], "newly_held": newly_held}).encode("utf-8"),
+    )
 
     unreadable = [m for m in manifests.values() if m.status == "rejected"]
+    new_problems = [m for m in unreadable if m.file_id in {n.file_id for n in staged_now}]
     checks = [
         dg.AssetCheckResult(
             check_name="every_file_readable",
             passed=not unreadable,
-            severity=dg.AssetCheckSeverity.ERROR,
+            # A file is reported as an error once, when it lands (or changes); after that as a warning,
+            # so one unusable file does not fail every later run.
+            severity=dg.AssetCheckSeverity.ERROR if new_problems else dg.AssetCheckSeverity.WARN,
             description="; ".join(f"{m.source_file}: {m.problem}" for m in unreadable) or "every landed file was readable",
-            metadata={"unreadable_files": [f"{m.source_file}: {m.problem}" for m in unreadable]},
+            metadata={
+                "unreadable_files": [f"{m.source_file}: {m.problem}" for m in unreadable],
+                "new_this_run": [m.source_file for m in new_problems],
+            },
         ),
     ]
     rows_read = sum(m.rows_read for m in staged_now)
@@ -332,14 +352,15 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
 @dg.asset(
     group_name="ingest",
     kinds={"duckdb", "parquet"},
-    # After ingest_files: when this check blocks, both are published together (below).
     deps=[validated_responses, dg.AssetKey("ingest_files")],
     check_specs=[
         dg.AssetCheckSpec(
             "rejected_share_within_threshold",
             asset="quarantine",
-            blocking=True,
-            description="Blocks publishing when a file's share of rejected rows passes NPS_MAX_REJECTED_SHARE.",
+            description=(
+                "Names each file held back because its share of rejected rows passes NPS_MAX_REJECTED_SHARE "
+                "(with at least NPS_MIN_ROWS_FOR_REJECTED_SHARE rows): an error the run it is held back, a warning after."
+            ),
         )
     ],
     **CROSS_DAY,
@@ -348,13 +369,14 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
 def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Quarantine: every input row that could not be accepted, with every failed rule and the raw row.
 
-    Written even when too many rows of a file are rejected: its blocking check then stops only the
-    assets that publish NPS figures, so the reasons are there for whoever fixes the file.
+    A file with too many rejected rows is held back alone: its rows are not published, every other
+    file's are, and its reasons are here for whoever fixes it.
     """
     layout = nps.layout
     manifests = staging.load_manifests(layout)
     run_record = _staged_in_run(nps, context.run.run_id)
-    staged_now = set(json.loads(run_record.read_text(encoding="utf-8"))) if run_record.exists() else set()
+    record = json.loads(run_record.read_text(encoding="utf-8")) if run_record.exists() else {}
+    staged_now, newly_held = set(record.get("staged", [])), set(record.get("newly_held", []))
     with nps.writing() as con:
         rows = serve.materialise_quarantine(layout, manifests)
         # The rows this run quarantined (every file's when it staged none).
@@ -362,42 +384,28 @@ def quarantine(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
         shown = this_run or layout.per_file_table_files("quarantine")
         preview = con.sql(sql("select_quarantine_preview"), params={"files": shown}).pl()
     run_record.unlink(missing_ok=True)
-    window = {d.isoformat() for d in window_days(context)}
-    over = [
-        m
-        for m in manifests.values()
-        if m.status == "staged"
-        and (m.file_id in staged_now or window.intersection(m.days))
-        and m.rejected_share > nps.max_rejected_share
-    ]
+    held = layout.held_back()
     check = dg.AssetCheckResult(
         check_name="rejected_share_within_threshold",
-        passed=not over,
-        severity=dg.AssetCheckSeverity.ERROR,
+        passed=not held,
+        severity=dg.AssetCheckSeverity.ERROR if newly_held else dg.AssetCheckSeverity.WARN,
         description=(
-            "; ".join(
-                f"{m.source_file}: {m.rows_quarantined} of {m.rows_read} rows rejected "
-                f"({m.rejected_share:.1%} > {nps.max_rejected_share:.1%})"
-                for m in over
-            )
-            or f"every file at or under {nps.max_rejected_share:.1%} rejected rows"
+            "; ".join(f"{manifests[f].source_file}: {reason}" for f, reason in held.items() if f in manifests)
+            or f"no file held back (every file at or under {nps.max_rejected_share:.1%} rejected rows, "
+            f"or under {nps.min_rows_for_rejected_share} rows, or accepted)"
         ),
-        metadata={"files_over_threshold": [m.source_file for m in over], "threshold": nps.max_rejected_share},
+        metadata={
+            "files_held_back": [manifests[f].source_file for f in held if f in manifests],
+            "held_back_this_run": [manifests[f].source_file for f in newly_held if f in manifests],
+            "threshold": nps.max_rejected_share,
+            "min_rows": nps.min_rows_for_rejected_share,
+        },
     )
-    if over:
-        # The check stops every NPS asset and the publish step: publish here, so readers see why
-        # (quarantine, ingest_files) beside the NPS tables of the last good run, which nothing has touched.
-        with layout.writer_lock():
-            tables, snapshot = serve.publish(layout)
-            nps.push_warehouse(tables)
-        context.log.error(
-            f"publishing blocked by {len(over)} file(s) over the rejected-rows limit; published quarantine and "
-            f"ingest_files (snapshot {snapshot.name}), NPS tables as of the last good run"
-        )
     return dg.MaterializeResult(
         metadata={
             "rows_in": sum(m.rows_quarantined for m in manifests.values() if m.status == "staged"),
             "rows": rows,
+            "files_held_back": len(held),
             "preview": dg.MetadataValue.md(_markdown(preview)),
         },
         check_results=[check],

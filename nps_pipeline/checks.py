@@ -130,7 +130,7 @@ def accounting_problems(ingest_files: pl.DataFrame, quarantine: pl.DataFrame | N
             "source_file", "rows_read", "rows_valid", "rows_duplicate", "rows_quarantined"
         ).iter_rows()
     ]
-    quarantined = int(ingest_files.filter(pl.col("status") == "staged")["rows_quarantined"].sum())
+    quarantined = int(ingest_files.filter(pl.col("status").is_in(["staged", "held_back"]))["rows_quarantined"].sum())
     in_table = quarantine.height if quarantine is not None else 0
     if quarantined != in_table:
         problems.append(f"ingest_files counts {quarantined} quarantined rows but the quarantine table holds {in_table}")

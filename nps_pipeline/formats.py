@@ -57,11 +57,12 @@ RECOMMEND_QUESTION = re.compile(
     r"|probab.*recommand|recommand.*probab"  # fr
     r"|wahrscheinlich.*empfehl|empfehl.*wahrscheinlich"  # de
     r"|kemungkinan.*(rekomendasi|merekomendasikan)|(rekomendasi|merekomendasikan).*kemungkinan"  # id
-    r"|推荐.*可能|可能.*推荐|推薦.*可能|可能.*推薦)"  # zh
+    r"|推荐.*可能|可能.*推荐|推薦.*可能|可能.*推薦"  # zh
+    r"|احتمال.*(توص[یي]ه|معرف[یي]|پ[یي]شنهاد)|(توص[یي]ه|معرف[یي]|پ[یي]شنهاد).*احتمال)"  # fa (Persian and Arabic forms of ی)
 )
 FOLLOW_UP_QUESTION = re.compile(
     r"(why|reason|comment|tell us|feedback|better|improve|por que|porque|razon|comentario|mejor|pourquoi|raison"
-    r"|commentaire|ameliorer|warum|grund|kommentar|verbessern|mengapa|alasan|komentar|为什么|原因|意见|评论|改进)"
+    r"|commentaire|ameliorer|warum|grund|kommentar|verbessern|mengapa|alasan|komentar|为什么|原因|意见|评论|改进|چرا|دل[یي]ل|نظر|توض[یي]ح)"
 )
 SCORE_LABEL = r"^\s*(\d{1,2})\s*([-–—:=.]\s*\D.*)?$"
 
@@ -103,6 +104,8 @@ class SourceSettings:
     nps_column: str | None = None
     comment_column: str | None = None
     date_format: str | None = None
+    # Publish this file's valid rows even when its rejected share would hold it back.
+    accept_rejected: bool = False
 
 
 def load_source_settings(landing_dir: Path) -> list[tuple[str, SourceSettings]]:
@@ -166,7 +169,7 @@ def _attribute_columns(names: list[str], used: set[int]) -> dict[str, int]:
     return attributes
 
 
-def _nps_column(labels: list[str], settings: SourceSettings, header: list[str] | None = None) -> int:
+def _nps_column(labels: list[str], settings: SourceSettings, header: list[str] | None = None, vendor: str | None = None) -> int:
     """The NPS question: named in the source settings, else the one 'how likely ... recommend' column."""
     names = header or labels
     if settings.nps_column:
@@ -175,6 +178,8 @@ def _nps_column(labels: list[str], settings: SourceSettings, header: list[str] |
                 return candidates.index(settings.nps_column)
         raise LayoutProblem(f"nps_column '{settings.nps_column}' from nps_sources.toml is not in the header")
     found = [i for i, label in enumerate(labels) if RECOMMEND_QUESTION.search(fold(label))]
+    if not found and vendor:
+        raise LayoutProblem(f"{vendor} export, no 0-10 'recommend' question found; name one in nps_sources.toml")
     if len(found) != 1:
         seen = "; ".join(labels[i] for i in found) if found else "none"
         raise LayoutProblem(
@@ -239,8 +244,20 @@ def _layout(
     )
 
 
-def _qualtrics(rows: list[list[str]], settings: SourceSettings) -> Layout:
-    tags, labels, import_rows = rows[0], rows[1], _qualtrics_import_ids(rows[2])
+def _qualtrics_question_by_wording(labels: list[str], settings: SourceSettings, tags: list[str]) -> int:
+    """A 0-10 question not typed as NPS in Qualtrics (no _NPS_GROUP companion), found by its wording."""
+    if not any(RECOMMEND_QUESTION.search(fold(label)) for label in labels):
+        raise LayoutProblem(
+            "Qualtrics export, no 0-10 'recommend' question found (no NPS question with an _NPS_GROUP "
+            "companion, nor a 'how likely ... recommend' label); name one in nps_sources.toml"
+        )
+    return _nps_column(labels, settings, tags)
+
+
+def _qualtrics(rows: list[list[str]], settings: SourceSettings, header_rows: int = 3) -> Layout:
+    """Qualtrics' CSV: tags, question labels and (since 2018) a row of ImportIds, then the data."""
+    tags, labels = rows[0], rows[1]
+    import_rows = _qualtrics_import_ids(rows[2]) if header_rows == 3 else [{} for _ in tags]
     import_ids = [str(i.get("ImportId", "")) for i in import_rows]
     groups = [p for p, (t, i) in enumerate(zip(tags, import_ids)) if t.endswith("_NPS_GROUP") or i.endswith("_NPS_GROUP")]
     if settings.nps_column:
@@ -258,7 +275,8 @@ def _qualtrics(rows: list[list[str]], settings: SourceSettings) -> Layout:
         if nps is None:
             raise LayoutProblem(f"Qualtrics NPS group column '{tags[group]}' has no score column beside it")
     else:
-        raise LayoutProblem("no Qualtrics NPS question (no column with an _NPS_GROUP companion) in this export")
+        group = None
+        nps = _qualtrics_question_by_wording(labels, settings, tags)
     by_id = {i: p for p, i in enumerate(import_ids) if i}
     columns = {
         "response_id": by_id.get("_recordId", _find(tags, "responseid", "response_id")),
@@ -280,7 +298,7 @@ def _qualtrics(rows: list[list[str]], settings: SourceSettings) -> Layout:
     status, finished = by_id.get("status", _find(tags, "status")), by_id.get("finished", _find(tags, "finished"))
     analytics = {p for p, i in enumerate(import_ids) if re.search(r"(Topics|Sentiment\w*|ParentTopics)$", i)}
     return _layout(
-        "qualtrics", 3, columns, tags, settings, ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
+        "qualtrics", header_rows, columns, tags, settings, ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"],
         {group, status, finished} | analytics,
         id_prefix="qualtrics:", timezone=timezone, status_column=status, finished_column=finished, nps_group_column=group,
     )
@@ -296,7 +314,7 @@ def _qualtrics_legacy(rows: list[list[str]], settings: SourceSettings) -> Layout
         if nps is None:
             raise LayoutProblem(f"Qualtrics NPS group column '{tags[group]}' has no score column beside it")
     else:
-        raise LayoutProblem("no Qualtrics NPS question (no column with an _NPS_GROUP companion) in this export")
+        nps = _qualtrics_question_by_wording(labels, settings, tags)
     columns = {
         "response_id": _find(labels, "responseid"),
         "submitted_at": _find(labels, "enddate"),
@@ -320,7 +338,7 @@ def _surveymonkey(rows: list[list[str]], settings: SourceSettings) -> Layout:
     for question in questions:
         current = question or current
         titles.append(current)
-    nps = _nps_column(titles, settings)
+    nps = _nps_column(titles, settings, vendor="SurveyMonkey")
     comment = settings.comment_column and _comment_column(titles, nps, settings, set())
     if comment is None:
         comment = next(
@@ -344,7 +362,7 @@ def _surveymonkey(rows: list[list[str]], settings: SourceSettings) -> Layout:
 
 def _typeform(rows: list[list[str]], settings: SourceSettings) -> Layout:
     header = rows[0]
-    nps = _nps_column(header, settings)
+    nps = _nps_column(header, settings, vendor="Typeform")
     columns = {
         "response_id": header.index("#"),
         "submitted_at": _find(header, "submit_date_utc", "submitted_at", "start_date_utc"),
@@ -367,7 +385,7 @@ GOOGLE_TIMESTAMP = {"timestamp", "marca temporal", "horodateur", "zeitstempel", 
 
 def _google_forms(rows: list[list[str]], settings: SourceSettings) -> Layout:
     header = rows[0]
-    nps = _nps_column(header, settings)
+    nps = _nps_column(header, settings, vendor="Google Forms")
     email = _find(header, "email_address", "email", "direccion_de_correo_electronico", "adresse_e_mail", "e_mail_adresse")
     columns = {
         "submitted_at": 0,
@@ -427,6 +445,9 @@ def _detect_layout(rows: list[list[str]], settings: SourceSettings) -> Layout:
     names = {normalise_column_name(c) for c in first}
     if len(rows) >= 3 and sum('"ImportId"' in (c or "") for c in rows[2]) >= max(1, len(rows[2]) // 2):
         return _qualtrics(rows, settings)
+    if {"responseid", "status", "finished"} <= names and names & {"recordeddate", "enddate"} and len(rows) >= 2:
+        # Qualtrics without the ImportId row: tags, then the question labels.
+        return _qualtrics(rows, settings, header_rows=2)
     if first and re.fullmatch(r"V1", first[0]) and len(rows) >= 2 and _find(rows[1], "responseid") is not None:
         return _qualtrics_legacy(rows, settings)
     if {"respondent_id", "collector_id"} <= names:
@@ -439,13 +460,27 @@ def _detect_layout(rows: list[list[str]], settings: SourceSettings) -> Layout:
         return _generic(rows, settings)
     if "score" in names and names & {"created_at", "created", "response_timestamp"} and names & {"response_id", "id"}:
         return _delighted(rows, settings)
+    # The file's own text is never quoted: a file refused for what it is may hold anything.
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    found = [c for c in CANONICAL_COLUMNS if c in names]
     if len(missing) < len(REQUIRED_COLUMNS):
-        raise LayoutProblem(f"missing required column(s) {', '.join(missing)}; header seen: {', '.join(first)}")
+        raise LayoutProblem(
+            f"missing required column(s) {', '.join(missing)} (canonical columns found: {', '.join(found)}; "
+            f"the header has {len(first)} column(s))"
+        )
     raise LayoutProblem(
         "layout not recognised (not Qualtrics, SurveyMonkey, Typeform, Google Forms, Delighted, "
-        f"nor the canonical layout: missing {', '.join(missing)}); header seen: {', '.join(first)}"
+        f"nor the canonical layout: missing {', '.join(missing)}; the header has {len(first)} column(s))"
     )
+
+
+# Persian (extended Arabic-Indic) and Arabic-Indic digits, as Persian and Arabic surveys write scores.
+EASTERN_DIGITS = [*"۰۱۲۳۴۵۶۷۸۹", *"٠١٢٣٤٥٦٧٨٩"]
+WESTERN_DIGITS = [*"0123456789", *"0123456789"]
+
+
+def western_digits(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_many(EASTERN_DIGITS, WESTERN_DIGITS)
 
 
 def score_text(expr: pl.Expr) -> pl.Expr:
@@ -463,6 +498,8 @@ def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     for name in CANONICAL_COLUMNS:
         position = layout.columns.get(name)
         expr = field(position) if position is not None else pl.lit(None, dtype=pl.String)
+        if name == "score":
+            expr = western_digits(expr)
         if name == "score" and layout.labels_in_score:
             expr = score_text(expr)
         if name == "response_id" and position is not None and layout.id_prefix:

@@ -25,6 +25,7 @@ class NpsPipelineResource(dg.ConfigurableResource):
     timezone: str = "UTC"
     start_date: str = "2024-01-01"
     max_rejected_share: float = 0.10
+    min_rows_for_rejected_share: int = 20
     followup_sla_hours: str = ""
     high_value_tiers: str = ""
     duckdb_memory_limit: str = "1GB"
@@ -52,6 +53,7 @@ class NpsPipelineResource(dg.ConfigurableResource):
             timezone=settings.timezone,
             start_date=settings.start_date,
             max_rejected_share=settings.max_rejected_share,
+            min_rows_for_rejected_share=settings.min_rows_for_rejected_share,
             followup_sla_hours=settings.followup_sla_hours,
             high_value_tiers=settings.high_value_tiers,
             duckdb_memory_limit=settings.duckdb_memory_limit,

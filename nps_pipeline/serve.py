@@ -52,6 +52,7 @@ INGEST_FILES_SCHEMA = {
     "excluded_reasons": pl.String,
     "first_response_date": pl.Date,
     "last_response_date": pl.Date,
+    "rows_held_back": pl.Int64,
 }
 # Snapshots kept for readers that still hold an older nps.duckdb: the newest few, and any younger than this.
 SNAPSHOTS_KEPT = 3
@@ -87,8 +88,13 @@ def materialise_quarantine(layout: WarehouseLayout, manifests: dict[str, FileMan
 
 
 def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> pl.DataFrame:
-    """One accounting row per landed file: rows_read = rows_valid + rows_duplicate + rows_quarantined."""
+    """One accounting row per landed file: rows_read = rows_valid + rows_duplicate + rows_quarantined.
+
+    A file held back keeps its valid rows counted in ``rows_valid`` and repeated in ``rows_held_back``:
+    they are valid, and not published until the file is fixed or accepted.
+    """
     duplicates = con.sql(sql("select_file_version_counts"), params={"superseded": str(layout.superseded)}).pl()
+    held = layout.held_back()
     rows = [
         {
             "source_file": m.source_file,
@@ -97,8 +103,9 @@ def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
             "rows_staged": m.rows_staged,
             "rows_quarantined": m.rows_quarantined,
             "ingested_at": dt.datetime.fromisoformat(m.ingested_at),
-            "status": m.status,
-            "problem": m.problem,
+            "status": "held_back" if m.file_id in held else m.status,
+            "problem": held.get(m.file_id, m.problem),
+            "rows_held_back": m.rows_staged if m.file_id in held else 0,
             "rejected_share": round(m.rejected_share, 6),
             "rows_excluded": m.rows_excluded,
             "rows_in_file": m.rows_read + m.rows_excluded,

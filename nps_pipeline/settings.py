@@ -47,6 +47,7 @@ class Settings:
     timezone: str = "UTC"
     start_date: str = "2024-01-01"
     max_rejected_share: float = 0.10
+    min_rows_for_rejected_share: int = 20
     followup_sla_hours: str = ""  # overrides the case rules file's [sla_hours] when set
     high_value_tiers: str = ""  # overrides the case rules file's [priority.tier_points] when set
     duckdb_memory_limit: str = "1GB"
@@ -78,6 +79,8 @@ class Settings:
             raise SettingsError(f"NPS_START_DATE: {self.start_date!r} is not a date (YYYY-MM-DD)") from None
         if not 0.0 <= self.max_rejected_share <= 1.0:
             raise SettingsError(f"NPS_MAX_REJECTED_SHARE: {self.max_rejected_share} must be between 0 and 1")
+        if self.min_rows_for_rejected_share < 1:
+            raise SettingsError(f"NPS_MIN_ROWS_FOR_REJECTED_SHARE: {self.min_rows_for_rejected_share} must be a whole number, 1 or more")
         parse_sla_hours(self.followup_sla_hours)
         if not 0 <= self.freshness_deadline_hour <= 23:
             raise SettingsError(f"NPS_FRESHNESS_DEADLINE_HOUR: {self.freshness_deadline_hour} must be an hour of the day, 0-23")
@@ -96,6 +99,9 @@ class Settings:
             start_date=env.get("NPS_START_DATE", "2024-01-01"),
             max_rejected_share=_number(
                 env.get("NPS_MAX_REJECTED_SHARE", "0.10"), "NPS_MAX_REJECTED_SHARE", float, "a number between 0 and 1 (such as 0.1)"
+            ),
+            min_rows_for_rejected_share=_number(
+                env.get("NPS_MIN_ROWS_FOR_REJECTED_SHARE", "20"), "NPS_MIN_ROWS_FOR_REJECTED_SHARE"
             ),
             followup_sla_hours=env.get("NPS_FOLLOWUP_SLA_HOURS", ""),
             high_value_tiers=env.get("NPS_HIGH_VALUE_TIERS", ""),

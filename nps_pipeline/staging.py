@@ -215,7 +215,35 @@ class LandingPlan:
 
 
 def settings_key(settings: SourceSettings) -> str:
-    return json.dumps(asdict(settings), sort_keys=True) if settings != SourceSettings() else ""
+    """The settings that change how a file is read (accepting its rejected share does not)."""
+    reading = {k: v for k, v in asdict(settings).items() if k != "accept_rejected"}
+    return json.dumps(reading, sort_keys=True) if any(v is not None for v in reading.values()) else ""
+
+
+def held_back_files(
+    manifests: dict[str, FileManifest],
+    max_rejected_share: float,
+    min_rows: int,
+    sources: list[tuple[str, SourceSettings]],
+) -> dict[str, str]:
+    """Staged files whose rows are not published, by file id, with the reason a person reads.
+
+    A file is held back when more than ``max_rejected_share`` of its rows were rejected, once it has
+    at least ``min_rows`` rows read (a 4-row file with one bad row is not judged by its share), unless
+    its ``nps_sources.toml`` entry says ``accept_rejected = true``.
+    """
+    held = {}
+    for m in manifests.values():
+        if m.status != "staged" or m.rows_read < min_rows or m.rejected_share <= max_rejected_share:
+            continue
+        if settings_for(m.source_file, sources).accept_rejected:
+            continue
+        held[m.file_id] = (
+            f"held back: {m.rows_quarantined} of {m.rows_read} rows rejected ({m.rejected_share:.1%} > "
+            f"{max_rejected_share:.1%}); its rows are not published until the file is fixed, or accepted with "
+            f"accept_rejected = true for it in nps_sources.toml (reasons in quarantine)"
+        )
+    return held
 
 
 def plan_staging(

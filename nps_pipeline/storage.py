@@ -101,11 +101,26 @@ class WarehouseLayout:
     def staged_schema_file(self) -> Path:
         return self.staged / SCHEMA_FILE
 
+    @property
+    def held_back_file(self) -> Path:
+        return self.internal / "held_back.json"
+
+    def held_back(self) -> dict[str, str]:
+        """The staged files held back (file id -> reason): their rows are not published."""
+        try:
+            return json.loads(self.held_back_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+
+    def _published_staged(self, paths: Iterable[Path]) -> list[str]:
+        held = self.held_back()
+        return sorted(str(p) for p in paths if p.stem not in held)
+
     def staged_files_for_days(self, days: Iterable[dt.date]) -> list[str]:
-        """The staged files of ``days``, led by the (row-less) schema file so a read never comes up empty."""
+        """The staged files of ``days`` (held-back files left out), led by the (row-less) schema file so a read never comes up empty."""
         files: list[str] = [str(self.staged_schema_file)]
         for month in sorted({d.strftime("%Y-%m") for d in days}):
-            files.extend(sorted(str(p) for p in self.staged_month_dir(month).glob("*.parquet")))
+            files.extend(self._published_staged(self.staged_month_dir(month).glob("*.parquet")))
         return files
 
     def table_files_for_days(self, table: str, days: Iterable[dt.date]) -> list[str]:
@@ -123,7 +138,7 @@ class WarehouseLayout:
         return [d for d in days if self.day_file(table, d).exists()]
 
     def all_staged_files(self) -> list[str]:
-        return [str(self.staged_schema_file), *sorted(str(p) for p in self.staged.glob("month=*/*.parquet"))]
+        return [str(self.staged_schema_file), *self._published_staged(self.staged.glob("month=*/*.parquet"))]
 
     def new_tmp_dir(self) -> Path:
         path = self.tmp / uuid.uuid4().hex

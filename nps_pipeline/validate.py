@@ -6,6 +6,7 @@ Every failed rule of a row is reported, in words a person can act on, next to th
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from collections.abc import Callable
 
@@ -19,6 +20,23 @@ from nps_pipeline.formats import BLANK_CHARACTERS, CANONICAL_COLUMNS, REQUIRED_C
 from nps_pipeline.storage import sql
 
 QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
+
+
+# Time-zone abbreviations read as their UTC offset in minutes: only those that name one zone. CST
+# (US or China), IST (India, Ireland, Israel), BST (Britain, Bangladesh), AST (Atlantic, Arabia) and the like are ambiguous
+# and left unparsed, so the row is quarantined instead of placed in a guessed zone. Names that are
+# also IANA zones (EST, MST, HST, CET, EET, WET, MET) are read as those zones.
+ZONE_ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0, "UT": 0, "PST": -480, "PDT": -420, "MDT": -360, "EDT": -240, "AKST": -540, "AKDT": -480, "HDT": -540,
+    "NST": -210, "NDT": -150, "ADT": -180, "BRT": -180, "ART": -180,
+    "CEST": 120, "EEST": 180, "WEST": 60, "MSK": 180, "JST": 540, "KST": 540, "HKT": 480, "SGT": 480,
+    "PHT": 480, "WIB": 420, "WITA": 480, "WIT": 540, "AEST": 600, "AEDT": 660, "ACST": 570, "ACDT": 630,
+    "AWST": 480, "NZST": 720, "NZDT": 780, "SAST": 120, "WAT": 60, "CAT": 120, "EAT": 180,
+}
+# IANA zones written in capitals, read as those zones (CET, EET, WET and MET with their summer time).
+ZONE_NAMES_IN_CAPITALS = ["EST", "MST", "HST", "CET", "EET", "WET", "MET"]
+# A word after the time that reads as a zone: the rules name it when it is not one we can honour.
+ZONE_WORD = r"[0-9](?:\s*[AaPp][Mm])?\s+([A-Za-z][A-Za-z_]*(?:[/+-][A-Za-z0-9_+-]+)*)$"
 
 
 def type_rows(
@@ -47,6 +65,9 @@ def type_rows(
             "source_timezone": source_timezone or timezone,
             # DuckDB refuses an empty format list; this one matches only the literal text '%no format%'.
             "formats": list(timestamp_formats or ["%%no format%%"]),
+            "zone_abbreviations": list(ZONE_ABBREVIATIONS),
+            "zone_offset_minutes": list(ZONE_ABBREVIATIONS.values()),
+            "zone_names_in_capitals": ZONE_NAMES_IN_CAPITALS,
         },
     ).pl()
     typed = (
@@ -68,8 +89,14 @@ def type_rows(
 SPREADSHEET_NUMBER = r"(?:^|:)[0-9](?:[.,][0-9]+)?[eE]\+[0-9]+$"
 
 
-def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
+def latest_possible_day(timezone: str) -> dt.date:
+    """The last day a response can be on: the day after today in ``timezone`` (clocks and zones differ by a day at most)."""
+    return dt.datetime.now(ZoneInfo(timezone)).date() + dt.timedelta(days=1)
+
+
+def response_schema(start_date: dt.date, latest_day: dt.date | None = None) -> pa.DataFrameSchema:
     """The rules a row must pass; ``_reason`` words each failure for the quarantine."""
+    latest_day = latest_day or latest_possible_day("UTC")
     return pa.DataFrameSchema(
         {
             "response_id": pa.Column(
@@ -85,7 +112,7 @@ def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
             ),
             "submitted_at_value": pa.Column(pl.Datetime("us", "UTC"), nullable=False),
             "response_date": pa.Column(
-                pl.Date, pa.Check.ge(start_date), nullable=True
+                pl.Date, [pa.Check.ge(start_date), pa.Check.le(latest_day)], nullable=True
             ),
             "nps_group_agrees": pa.Column(
                 pl.Boolean,
@@ -99,7 +126,7 @@ def response_schema(start_date: dt.date) -> pa.DataFrameSchema:
     )
 
 
-def _reason(start_date: dt.date) -> pl.Expr:
+def _reason(start_date: dt.date, latest_day: dt.date) -> pl.Expr:
     """A readable sentence for one failure case (columns: column, check, raw)."""
     column, check, raw = pl.col("column"), pl.col("check"), pl.col("raw")
     shown = pl.lit("'") + raw + pl.lit("'")
@@ -119,6 +146,14 @@ def _reason(start_date: dt.date) -> pl.Expr:
         .then(pl.lit("score ") + raw + pl.lit(" is outside 0-10"))
         .when((column == "submitted_at_value") & (check == "not_nullable") & raw.is_null())
         .then(pl.lit("submitted_at is missing"))
+        .when(
+            (column == "submitted_at_value") & (check == "not_nullable")
+            & raw.str.contains(ZONE_WORD) & ~raw.str.extract(ZONE_WORD, 1).str.to_uppercase().is_in(["AM", "PM"])
+        )
+        .then(
+            pl.lit("submitted_at ") + shown + pl.lit(" has a time zone '") + raw.str.extract(ZONE_WORD, 1)
+            + pl.lit("' that is neither an IANA name (such as America/Los_Angeles) nor an unambiguous abbreviation (such as PST): write the offset, or set timezone in nps_sources.toml")
+        )
         .when((column == "submitted_at_value") & (check == "not_nullable"))
         .then(pl.lit("submitted_at ") + shown + pl.lit(" is not an ISO 8601 timestamp nor in the source's date formats (set date_format in nps_sources.toml)"))
         .when(column == "nps_group_agrees")
@@ -128,6 +163,12 @@ def _reason(start_date: dt.date) -> pl.Expr:
             pl.lit("submitted_at ")
             + shown
             + pl.lit(f" falls before NPS_START_DATE {start_date.isoformat()}")
+        )
+        .when((column == "response_date") & check.str.starts_with("less_than_or_equal_to"))
+        .then(
+            pl.lit("submitted_at ")
+            + shown
+            + pl.lit(f" is in the future (after {latest_day.isoformat()}, the day after the file was read)")
         )
         .otherwise(column + pl.lit(" failed rule ") + check + pl.lit(": ") + raw.fill_null("<empty>"))
     )
@@ -150,13 +191,15 @@ def validate_rows(
     con: duckdb.DuckDBPyConnection | None = None,
     timestamp_formats: list[str] | None = None,
     source_timezone: str | None = None,
+    latest_day: dt.date | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split text rows into (valid typed rows, quarantined rows with every failed rule as reasons).
 
     ``raw_record`` rebuilds the rows as they arrived; it runs on quarantined rows only.
     """
     typed = type_rows(rows, timezone, con, timestamp_formats, source_timezone)
-    schema = response_schema(start_date)
+    latest_day = latest_day or latest_possible_day(timezone)
+    schema = response_schema(start_date, latest_day)
     try:
         with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
             schema.validate(typed, lazy=True)
@@ -186,7 +229,7 @@ def validate_rows(
                 ]
             )
         )
-        .with_columns(reason=_reason(start_date))
+        .with_columns(reason=_reason(start_date, latest_day))
         .group_by("index")
         .agg(pl.col("reason").unique(maintain_order=True).str.join("; ").alias("reasons"))
     )

@@ -1,4 +1,4 @@
--- Type an export's text rows: the score as a whole number; submitted_at as UTC (ISO 8601, the source's $formats, or Unix seconds; a trailing GMT/UTC or spaced offset honoured; naive times read in $source_timezone); its day in $timezone.
+-- Type an export's text rows: the score as a whole number; submitted_at as UTC (ISO 8601, the source's $formats, or Unix seconds; a trailing GMT/UTC or spaced offset, IANA zone name or unambiguous abbreviation in $zone_abbreviations (offsets in $zone_offset_minutes) honoured, any other zone word unparsed; naive times read in $source_timezone); its day in $timezone.
 WITH trimmed AS (
     SELECT
         * EXCLUDE (response_id, score, submitted_at),
@@ -20,12 +20,17 @@ zoned AS (
                 + coalesce(CAST(nullif(regexp_extract(zone_suffix, '[+-]([0-9]{1,2}?):?([0-9]{2})?$', 2), '') AS INTEGER), 0)
             )
         END AS zone_offset_minutes,
-        coalesce(try_strptime(zoned_local, $formats), try_cast(zoned_local AS TIMESTAMP)) AS zoned_local_value
+        coalesce(try_strptime(zoned_local, $formats), try_cast(zoned_local AS TIMESTAMP)) AS zoned_local_value,
+        -- A zone written as a word after the time ("10:00 PST", "10:00 Europe/Paris"); AM/PM is not one.
+        CASE WHEN zone_suffix = '' THEN regexp_extract(submitted_at, '[0-9](?:\s*[AaPp][Mm])?\s+([A-Za-z][A-Za-z_]*(?:[/+-][A-Za-z0-9_+-]+)*)$', 1) ELSE '' END AS zone_word_found,
+        CASE WHEN upper(zone_word_found) IN ('AM', 'PM') THEN '' ELSE zone_word_found END AS zone_word,
+        CASE WHEN zone_word <> '' THEN rtrim(left(submitted_at, length(submitted_at) - length(zone_word))) END AS named_local,
+        coalesce(try_strptime(named_local, $formats), try_cast(named_local AS TIMESTAMP)) AS named_local_value
     FROM trimmed
 ),
 typed AS (
     SELECT
-        * EXCLUDE (zone_suffix, zoned_local, zone_offset_minutes, zoned_local_value),
+        * EXCLUDE (zone_suffix, zoned_local, zone_offset_minutes, zoned_local_value, zone_word_found, zone_word, named_local, named_local_value),
         CASE WHEN regexp_full_match(score, '[+-]?[0-9]{1,9}([.,]0+)?')
             THEN CAST(regexp_replace(score, '[.,]0+$', '') AS BIGINT) END AS score_value,
         CASE
@@ -35,6 +40,14 @@ typed AS (
                 THEN timezone($source_timezone, try_strptime(submitted_at, $formats))
             WHEN zoned_local_value IS NOT NULL
                 THEN timezone('UTC', zoned_local_value - to_minutes(zone_offset_minutes))
+            -- A zone word that is neither an IANA name nor a known abbreviation leaves the time unparsed, for the rules to report.
+            WHEN zone_word <> '' THEN CASE
+                WHEN list_contains($zone_abbreviations, upper(zone_word))
+                    THEN timezone('UTC', named_local_value - to_minutes($zone_offset_minutes[list_position($zone_abbreviations, upper(zone_word))]))
+                -- Other capitals are abbreviations, many ambiguous (CST, IST, BST), that ICU would resolve to one guess.
+                WHEN regexp_full_match(zone_word, '[A-Z]{2,5}') AND NOT list_contains($zone_names_in_capitals, zone_word) THEN NULL
+                WHEN zone_word IN (SELECT name FROM pg_timezone_names()) THEN timezone(zone_word, named_local_value)
+            END
             -- The offset must follow a time: a bare date such as 2026-11-02 is local midnight, not UTC.
             WHEN regexp_matches(submitted_at, ':[0-9]{2}(\.[0-9]+)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
                 THEN try_cast(submitted_at AS TIMESTAMPTZ)

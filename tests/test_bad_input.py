@@ -2,6 +2,7 @@
 
 import codecs
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
@@ -24,7 +25,7 @@ def read(tmp_path, content: bytes | str):
     [
         (b"", "file is empty (0 bytes)"),
         (b"\n\n", "file is empty (no header row)"),
-        (b"response_id,submitted_at,comment\nr1,2024-03-01T10:00:00Z,hi\n", "missing required column(s) score; header seen: response_id, submitted_at, comment"),
+        (b"response_id,submitted_at,comment\nr1,2024-03-01T10:00:00Z,hi\n", "missing required column(s) score (canonical columns found: response_id, submitted_at, comment; the header has 3 column(s))"),
         ((HEADER + "\nr1,2024-03-01T10:00:00Z,9,caf\x81\n").encode("latin-1"), "file is neither UTF-8 nor Windows-1252: byte 0x81 on line 2"),
         (b"a,b\n1,2\n", "layout not recognised"),
     ],
@@ -172,27 +173,46 @@ def test_a_corrected_file_replaces_its_quarantined_rows_and_the_others_are_not_w
         assert row["rows_read"] == row["rows_valid"] + row["rows_duplicate"] + row["rows_quarantined"]
 
 
-def test_rejected_share_over_threshold_blocks_publishing_and_names_the_file(pipeline):
-    pipeline.land("mostly_bad.csv", rows_csv(GOOD, *[GOOD.replace("r1", f"b{i}").replace(",9,", ",99,") for i in range(3)]))
+def test_a_file_over_the_rejected_share_is_held_back_alone(pipeline):
+    bad_score = lambda i: GOOD.replace("r1", f"b{i}").replace(",9,", ",99,")  # noqa: E731
+    good_row = lambda prefix, i: GOOD.replace("r1", f"{prefix}{i}")  # noqa: E731
+    pipeline.land("mostly_bad.csv", rows_csv(*[good_row("m", i) for i in range(5)], *[bad_score(i) for i in range(20)]))
+    pipeline.land("good.csv", rows_csv(*[good_row("g", i) for i in range(3)]))
+    # Too few rows for its share to count (NPS_MIN_ROWS_FOR_REJECTED_SHARE, 20): its one bad row is quarantined, the rest published.
+    pipeline.land("tiny.csv", rows_csv(good_row("t", 0), good_row("t", 1), good_row("t", 2), bad_score(99)))
     result = pipeline.run("2024-03-01", raise_on_error=False)
+    assert result.success
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "rejected_share_within_threshold")
-    assert not check.passed
-    assert "mostly_bad.csv: 3 of 4 rows rejected (75.0% > 10.0%)" in check.description
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    # The reasons are written for whoever fixes the file; no NPS figure is published.
-    assert {"validated_responses", "quarantine", "ingest_files"} <= materialized
-    assert not materialized & {"responses", "nps_daily", "detractor_followups", "published_warehouse"}
-    # One file per landed file, beside the table's row-less schema file.
-    parts = sorted((pipeline.warehouse / "quarantine").glob("file_id=*/data.parquet"))
-    assert len(parts) == 1 and (pipeline.warehouse / "quarantine" / "_schema.parquet").exists()
-    quarantine = pl.read_parquet(parts, hive_partitioning=False)
-    assert quarantine["reasons"].to_list() == ["score 99 is outside 0-10"] * 3
-    # BI readers see the reasons and the accounting too, and no NPS table.
-    assert pipeline.table("quarantine")["reasons"].to_list() == ["score 99 is outside 0-10"] * 3
-    assert pipeline.table("ingest_files").select("source_file", "rows_read", "rows_quarantined").rows() == [("mostly_bad.csv", 4, 3)]
-    with duckdb.connect(str(pipeline.warehouse / "nps.duckdb"), read_only=True) as con:
-        views = {name for (name,) in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-    assert "nps_daily" not in views and "responses" not in views
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    reason = (
+        "held back: 20 of 25 rows rejected (80.0% > 10.0%); its rows are not published until the file is fixed, "
+        "or accepted with accept_rejected = true for it in nps_sources.toml (reasons in quarantine)"
+    )
+    assert check.description == f"mostly_bad.csv: {reason}"
+    # Every other file publishes; the held-back file's rows do not, and its reasons are there.
+    assert sorted(pipeline.table("responses")["response_id"]) == ["g0", "g1", "g2", "t0", "t1", "t2"]
+    files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
+    held = files["mostly_bad.csv"]
+    assert (held["status"], held["problem"], held["rows_held_back"]) == ("held_back", reason, 5)
+    assert held["rows_read"] == held["rows_valid"] + held["rows_duplicate"] + held["rows_quarantined"] == 25
+    assert (files["tiny.csv"]["status"], files["tiny.csv"]["rows_quarantined"], files["tiny.csv"]["rows_held_back"]) == ("staged", 1, 0)
+    quarantine = pipeline.table("quarantine")
+    assert quarantine.group_by("source_file").len().sort("source_file").rows() == [("mostly_bad.csv", 20), ("tiny.csv", 1)]
+    assert pipeline.table("nps_daily")["responses"].to_list() == [6]
+
+    # Run again: nothing new, so the check is a warning and the run has nothing to fail on.
+    again = pipeline.run("2024-03-01")
+    check = next(e for e in again.get_asset_check_evaluations() if e.check_name == "rejected_share_within_threshold")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+
+    # Accepted by setting: its valid rows are published, and the check passes.
+    pipeline.land("nps_sources.toml", '[[source]]\npath = "mostly_bad.csv"\naccept_rejected = true\n')
+    accepted = pipeline.run("2024-03-01")
+    check = next(e for e in accepted.get_asset_check_evaluations() if e.check_name == "rejected_share_within_threshold")
+    assert check.passed
+    assert pipeline.table("nps_daily")["responses"].to_list() == [11]
+    files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
+    assert (files["mostly_bad.csv"]["status"], files["mostly_bad.csv"]["rows_held_back"]) == ("staged", 0)
 
 
 def test_an_unforeseen_read_error_is_reported_for_that_file_only(pipeline, monkeypatch):

@@ -180,21 +180,22 @@ def _sensor_context(instance, result, event_type, alerts):
     )
 
 
-def test_a_failed_check_is_posted_to_the_webhook(tmp_path, webhook):
+def test_a_file_held_back_is_posted_to_the_webhook(tmp_path, webhook):
     url, received = webhook
-    pipeline = Pipeline(tmp_path)
+    pipeline = Pipeline(tmp_path, min_rows_for_rejected_share=1)
     pipeline.land("bad.csv", rows_csv("r1,2024-03-01T10:00:00Z,10,,c1,,web,,,,,", "r2,2024-03-01T10:00:00Z,11,,c2,,web,,,,,"))
+    pipeline.land("good.csv", rows_csv("r3,2024-03-01T10:00:00Z,10,,c3,,web,,,,,"))
     with dg.instance_for_test() as instance:
-        # A blocking check stops the run: the failure alert carries the check.
+        # The file is held back alone: the run succeeds (the others are published) and the alert names the file.
         result = _run_job(pipeline, "2024-03-01", "2024-03-01", instance)
-        context = _sensor_context(instance, result, DagsterEventType.RUN_FAILURE, AlertWebhook(url=url))
-        run_failure_alert(context.for_run_failure())
+        assert result.success
+        context = _sensor_context(instance, result, DagsterEventType.RUN_SUCCESS, AlertWebhook(url=url))
+        failed_checks_alert(context)
     assert len(received) == 1
-    payload = received[0]
-    assert payload["status"] == "FAILURE" and payload["partitions"] == "2024-03-01..2024-03-01"
-    checks = {(f["asset"], f["check"]) for f in payload["failed_checks"]}
-    assert ("quarantine", "rejected_share_within_threshold") in checks
-    assert "bad.csv: 1 of 2 rows rejected (50.0% > 10.0%)" in payload["text"]
+    checks = {(f["asset"], f["check"], f["severity"]) for f in received[0]["failed_checks"]}
+    assert ("quarantine", "rejected_share_within_threshold", "ERROR") in checks
+    assert "bad.csv: held back: 1 of 2 rows rejected (50.0% > 10.0%)" in received[0]["text"]
+    assert pipeline.table("responses")["response_id"].to_list() == ["r3"]
 
 
 def test_a_failed_warning_check_in_a_successful_run_is_posted(tmp_path, webhook):

@@ -53,15 +53,23 @@ def test_nps_pipeline_backfill_runs_the_range_as_one_run(tmp_path):
     assert daily_rows(tmp_path) == [("2024-03-01", 1), ("2024-03-02", 0), ("2024-03-03", 1)]
 
 
-def test_backfill_exits_non_zero_when_a_check_blocks(tmp_path):
-    env = env_for(tmp_path)
+def test_backfill_exits_non_zero_on_a_new_problem_and_warns_after(tmp_path):
+    env = {**env_for(tmp_path), "NPS_MIN_ROWS_FOR_REJECTED_SHARE": "1"}
     (Path(env["NPS_LANDING_DIR"]) / "bad.csv").write_text(rows_csv("z1,2024-03-01T10:00:00Z,12,,,,,,,,,"), encoding="utf-8")
-    done = subprocess.run(
-        [str(BIN / "nps-pipeline"), "backfill", "--start", "2024-03-01", "--end", "2024-03-01"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
+    (Path(env["NPS_LANDING_DIR"]) / "notes.txt").write_text("not an export\n", encoding="utf-8")
+    command = [str(BIN / "nps-pipeline"), "backfill", "--start", "2024-03-01", "--end", "2024-03-01"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    # The new problems fail the run, with their messages and no Dagster stack trace; a.csv is published.
     assert done.returncode == 1
-    assert "bad.csv: 1 of 1 rows rejected" in done.stderr
+    assert "check failed: quarantine.rejected_share_within_threshold: bad.csv: held back: 1 of 1 rows rejected (100.0% > 10.0%)" in done.stderr
+    assert "check failed: validated_responses.every_file_readable: notes.txt: " in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert daily_rows(tmp_path) == [("2024-03-01", 1)]
+    # The next run sees nothing new: the same files are warnings, and it succeeds.
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "check warning: quarantine.rejected_share_within_threshold: bad.csv: held back" in again.stderr
+    assert "check warning: validated_responses.every_file_readable: notes.txt: " in again.stderr
 
 
 def test_a_rejected_status_update_is_a_warning_not_a_failed_backfill(tmp_path):

@@ -6,6 +6,7 @@ and each test asserts the outcome and the exact message a person reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -35,3 +36,56 @@ def test_a_skipped_nps_question_is_a_non_response_not_bad_data(tmp_path):
     assert pipeline.table("quarantine").is_empty()
     assert pipeline.table("responses").height == 22
     assert pipeline.table("nps_daily").select(pl.col("responses").sum()).item() == 22
+
+
+def test_vendor_exports_are_named_for_what_they_are(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    for name in ("surveymonkey_no_nps.csv", "qualtrics_no_importid.csv", "typeform_persian.tsv"):
+        land_fixture(pipeline, name)
+    result = pipeline.run("2024-03-01", raise_on_error=False)
+    assert result.success
+    files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
+    # A SurveyMonkey export without an NPS question is told as such, and nothing of it is read.
+    assert files["surveymonkey_no_nps.csv"]["status"] == "rejected"
+    assert files["surveymonkey_no_nps.csv"]["problem"] == (
+        "SurveyMonkey export, no 0-10 'recommend' question found; name one in nps_sources.toml"
+    )
+    # A Qualtrics export without the ImportId row (tags, labels, data): its preview excluded, its NPS group checked.
+    assert (files["qualtrics_no_importid.csv"]["source_format"], files["qualtrics_no_importid.csv"]["rows_read"]) == ("qualtrics", 2)
+    assert files["qualtrics_no_importid.csv"]["excluded_reasons"] == "Qualtrics Status 1 (survey preview): not a real response: 1"
+    # A Persian Typeform export, its scores in Persian digits.
+    responses = pipeline.table("responses", order_by="response_id")
+    assert responses.select("response_id", "score").rows() == [
+        ("qualtrics:R_old1", 10), ("qualtrics:R_old2", 3), ("typeform:fa1", 10), ("typeform:fa2", 3), ("typeform:fa3", 8),
+    ]
+    assert responses.filter(pl.col("response_id") == "typeform:fa2")["comment"].item() == "خیلی کند است"
+    # Reported once as an error (the run it lands in), then as a warning: it fails no later run.
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "every_file_readable")
+    assert check.severity.value == "ERROR"
+    later = pipeline.run("2024-03-01")
+    check = next(e for e in later.get_asset_check_evaluations() if e.check_name == "every_file_readable")
+    assert not check.passed and check.severity.value == "WARN"
+    assert check.description == "surveymonkey_no_nps.csv: SurveyMonkey export, no 0-10 'recommend' question found; name one in nps_sources.toml"
+
+
+def test_time_zone_names_are_honoured_or_quarantined_and_the_future_is_refused(tmp_path):
+    pipeline = Pipeline(tmp_path, start_date="2025-01-01", max_rejected_share=0.9)
+    land_fixture(pipeline, "time_zones.csv")
+    assert pipeline.run("2025-11-10", "2025-11-11").success
+    times = pipeline.table("responses", order_by="response_id").select(
+        "response_id", pl.col("submitted_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M"), "response_date"
+    )
+    assert times.rows() == [
+        ("tz1", "2025-11-10 18:00", dt.date(2025, 11, 10)),  # PST is UTC-8
+        ("tz2", "2025-11-10 09:00", dt.date(2025, 11, 10)),  # Paris in winter is UTC+1
+        ("tz3", "2025-11-11 04:30", dt.date(2025, 11, 11)),  # New York in November is UTC-5: the next day in UTC
+        ("tz7", "2025-11-10 10:00", dt.date(2025, 11, 10)),
+    ]
+    reasons = dict(pipeline.table("quarantine", order_by="source_row").select("source_row", "reasons").iter_rows())
+    zone_rule = "that is neither an IANA name (such as America/Los_Angeles) nor an unambiguous abbreviation (such as PST): write the offset, or set timezone in nps_sources.toml"
+    latest = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)
+    assert reasons == {
+        4: f"submitted_at '2025-11-10 10:00 CST' has a time zone 'CST' {zone_rule}",
+        5: f"submitted_at '2025-11-10 10:00 Mars/Olympus' has a time zone 'Mars/Olympus' {zone_rule}",
+        6: f"submitted_at '2099-01-01T00:00:00Z' is in the future (after {latest.isoformat()}, the day after the file was read)",
+    }

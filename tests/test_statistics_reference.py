@@ -141,11 +141,11 @@ def _windows_from_counts(con, tmp: Path, responses: pl.DataFrame, threshold: int
 
 
 def _long(responses: pl.DataFrame) -> pl.DataFrame:
-    """One row per response and dimension it counts in, 'overall' included."""
+    """One row per response and dimension it counts in, 'overall' included; a missing value is '(not set)'."""
     dims = ["channel", "region", "product", "touchpoint", "customer_tier", "language"]
     by_dimension = responses.unpivot(index=["response_date", "score"], on=dims, variable_name="dimension", value_name="segment")
     overall = responses.select("response_date", "score", pl.lit("overall").alias("dimension"), pl.lit("all").alias("segment"))
-    return pl.concat([overall, by_dimension.filter(pl.col("segment").is_not_null())])
+    return pl.concat([overall, by_dimension.with_columns(pl.col("segment").fill_null("(not set)"))])
 
 
 def _direct(windows: pl.DataFrame, responses: pl.DataFrame, start: str, end: str, prefix: str) -> pl.DataFrame:
