@@ -23,7 +23,7 @@ from nps_pipeline.case_rules import CaseRules, CaseRulesError, load_case_rules
 from nps_pipeline.themes import Lexicon, LexiconError, load_lexicon
 from nps_pipeline.charts import markdown_image
 from nps_pipeline.formats import load_source_settings, settings_for
-from nps_pipeline.ingest import scan_landing_zone
+from nps_pipeline.ingest import landing_entries, scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.settings import Settings
 from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, atomic_write_bytes, count_rows, days_in, sql
@@ -822,7 +822,8 @@ def ingest_files(context: dg.AssetExecutionContext, nps: NpsPipelineResource) ->
     """Ingested files: one accounting row per landed file, every row valid, duplicate or quarantined."""
     layout = nps.layout
     with nps.writing() as con:
-        frame = serve.materialise_ingest_files(con, layout, staging.load_manifests(layout))
+        ignored = landing_entries(nps.landing_path)[1]
+        frame = serve.materialise_ingest_files(con, layout, staging.load_manifests(layout), ignored)
     unbalanced = frame.filter(
         pl.col("rows_read") != pl.col("rows_valid") + pl.col("rows_duplicate") + pl.col("rows_quarantined")
     )

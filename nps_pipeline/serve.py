@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from nps_pipeline.ingest import IgnoredEntry
 from nps_pipeline.staging import FileManifest
 from nps_pipeline.storage import (
     DAILY_TABLES, PER_FILE_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, count_rows,
@@ -87,11 +88,14 @@ def materialise_quarantine(layout: WarehouseLayout, manifests: dict[str, FileMan
     return count_rows(layout.per_file_table_files("quarantine"))
 
 
-def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> pl.DataFrame:
+def ingest_files_frame(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, manifests: dict[str, FileManifest], ignored: Iterable[IgnoredEntry] = ()
+) -> pl.DataFrame:
     """One accounting row per landed file: rows_read = rows_valid + rows_duplicate + rows_quarantined.
 
     A file held back keeps its valid rows counted in ``rows_valid`` and repeated in ``rows_held_back``:
-    they are valid, and not published until the file is fixed or accepted.
+    they are valid, and not published until the file is fixed or accepted. Entries of the landing
+    zone that are not read (hidden and temporary files) have a row too, with status ``ignored``.
     """
     duplicates = con.sql(sql("select_file_version_counts"), params={"superseded": str(layout.superseded)}).pl()
     held = layout.held_back()
@@ -114,6 +118,10 @@ def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
             "last_response_date": dt.date.fromisoformat(max(m.days)) if m.days else None,
         }
         for m in manifests.values()
+    ] + [
+        {"source_file": entry.relative_path, "rows_read": 0, "rows_staged": 0, "rows_quarantined": 0, "status": "ignored",
+         "problem": entry.reason, "rows_held_back": 0, "rejected_share": 0.0, "rows_excluded": 0, "rows_in_file": 0}
+        for entry in ignored
     ]
     from_manifests = {k: t for k, t in INGEST_FILES_SCHEMA.items() if k not in ("rows_valid", "rows_duplicate")}
     frame = (
@@ -128,8 +136,10 @@ def ingest_files_frame(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, 
     return frame
 
 
-def materialise_ingest_files(con, layout: WarehouseLayout, manifests: dict[str, FileManifest]) -> pl.DataFrame:
-    frame = ingest_files_frame(con, layout, manifests)
+def materialise_ingest_files(
+    con, layout: WarehouseLayout, manifests: dict[str, FileManifest], ignored: Iterable[IgnoredEntry] = ()
+) -> pl.DataFrame:
+    frame = ingest_files_frame(con, layout, manifests, ignored)
     write_relation_file(con.from_arrow(frame.to_arrow()), layout.table_file("ingest_files"), layout.tmp)
     return frame
 

@@ -89,3 +89,36 @@ def test_time_zone_names_are_honoured_or_quarantined_and_the_future_is_refused(t
         5: f"submitted_at '2025-11-10 10:00 Mars/Olympus' has a time zone 'Mars/Olympus' {zone_rule}",
         6: f"submitted_at '2099-01-01T00:00:00Z' is in the future (after {latest.isoformat()}, the day after the file was read)",
     }
+
+
+def test_links_out_of_the_landing_zone_are_refused_unread_and_every_entry_has_a_row(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    secret = tmp_path / "outside" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    land_fixture(pipeline, "time_zones.csv", "good.csv")
+    (pipeline.landing / "linked_out.csv").symlink_to(secret)
+    (pipeline.landing / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
+    (pipeline.landing / "inside.csv").symlink_to(pipeline.landing / "good.csv")
+    shutil.copyfile(HOSTILE / "time_zones.csv", pipeline.landing / "..csv")
+    (pipeline.landing / "~$book.xlsx").write_bytes(b"lock")
+    (pipeline.landing / "export.csv.part").write_text("response_id,submitted_at", encoding="utf-8")
+    result = pipeline.run("2025-11-10", raise_on_error=False)
+    assert result.success
+    files = {r["source_file"]: (r["status"], r["problem"]) for r in pipeline.table("ingest_files").iter_rows(named=True)}
+    assert files == {
+        "..csv": ("ignored", "hidden file (name starts with '.'): not read; rename it to ingest it"),
+        "dangling.csv": ("rejected", "broken symbolic link (its target does not exist): refused"),
+        "export.csv.part": ("ignored", "file still being written or a temporary copy (.tmp, .part, .crdownload, .swp): not read"),
+        "good.csv": ("staged", None),
+        "inside.csv": ("staged", None),
+        "linked_out.csv": ("rejected", "symbolic link to a file outside the landing zone: refused; land the file itself"),
+        "~$book.xlsx": ("ignored", "an office application's lock file (name starts with '~$'): not read"),
+    }
+    # Nothing of the refused file's content reaches a message, a log line or a table.
+    messages = " ".join(str(e.message) for e in result.all_events) + " ".join(
+        str(e.description) for e in result.get_asset_check_evaluations()
+    )
+    assert "root:" not in messages
+    for table in ("ingest_files", "quarantine", "responses"):
+        assert "root:" not in str(pipeline.table(table).rows())
