@@ -53,7 +53,7 @@ def span(days) -> list[dt.date]:
 @dataclass(frozen=True)
 class Ledger:
     seq: int
-    spans: list[tuple[int, str, str, str]]  # (seq, writer, first day, last day)
+    spans: list[tuple]  # (seq, writer, first day, last day, written at: ISO time in UTC)
     caught_up: dict[str, dict]
 
     @classmethod
@@ -72,10 +72,18 @@ class Ledger:
         """The days the daily assets ``upstream`` of ``asset`` wrote since it last caught up."""
         since = self.caught_up.get(asset, {}).get("seq", 0)
         days: set[dt.date] = set()
-        for seq, writer, first, last in self.spans:
+        for seq, writer, first, last, *_ in self.spans:
             if seq > since and writer in upstream:
                 days.update((dt.date.fromisoformat(first), dt.date.fromisoformat(last)))
         return span(days)
+
+    def written_since(self, writer: str, since: dt.datetime) -> set[dt.date]:
+        """The days the daily asset ``writer`` wrote at or after ``since``."""
+        days: set[dt.date] = set()
+        for _, name, first, last, *written in self.spans:
+            if name == writer and written and dt.datetime.fromisoformat(written[0]) >= since:
+                days.update(days_in(dt.date.fromisoformat(first), dt.date.fromisoformat(last) + dt.timedelta(days=1)))
+        return days
 
     def through(self, asset: str) -> dt.date | None:
         """The latest day ``asset`` has processed."""
@@ -89,7 +97,9 @@ def record_written(layout: WarehouseLayout, writer: str, days: list[dt.date]) ->
         return
     ledger = Ledger.load(layout)
     seq = ledger.seq + 1
-    Ledger(seq, [*ledger.spans, (seq, writer, min(days).isoformat(), max(days).isoformat())], ledger.caught_up).save(layout)
+    written_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    span_written = (seq, writer, min(days).isoformat(), max(days).isoformat(), written_at)
+    Ledger(seq, [*ledger.spans, span_written], ledger.caught_up).save(layout)
 
 
 def days_for(

@@ -429,12 +429,28 @@ def _generic(rows: list[list[str]], settings: SourceSettings) -> Layout:
 def detect_layout(rows: list[list[str]], settings: SourceSettings = SourceSettings()) -> Layout:
     """Recognise the export from its first records (not its name). Raises LayoutProblem."""
     layout = _detect_layout(rows, settings)
+    _refuse_duplicate_headers(rows[0], layout)
     names = [normalise_column_name(n) for row in rows[: min(2, layout.header_rows)] for n in row]
     width = len(rows[0])
     layout.personal_fields = {
         p for p in range(width) if any(PERSONAL_COLUMN.search(names[r * width + p] if r * width + p < len(names) else "") for r in range(min(2, layout.header_rows)))
     } | ({layout.columns["email"]} if "email" in layout.columns else set())
     return layout
+
+
+def _refuse_duplicate_headers(header: list[str], layout: Layout) -> None:
+    """A header naming a column twice cannot say which one holds the data: every name in the canonical
+    layout, and in a vendor's export every column it maps (a form may repeat other question titles)."""
+    names = [normalise_column_name(n) for n in header]
+    checked = range(len(names)) if layout.source_format == "generic" else sorted(set(layout.columns.values()))
+    repeated: dict[str, list[int]] = {}
+    for position in checked:
+        name = names[position] if position < len(names) else ""
+        if name and names.count(name) > 1:
+            repeated[header[position].strip().lstrip("\ufeff")] = [p + 1 for p, n in enumerate(names) if n == name]
+    if repeated:
+        listed = "; ".join(f"'{name}' (columns {', '.join(map(str, positions))})" for name, positions in repeated.items())
+        raise LayoutProblem(f"duplicate column name(s) in the header: {listed}; rename or remove all but one")
 
 
 def _detect_layout(rows: list[list[str]], settings: SourceSettings) -> Layout:

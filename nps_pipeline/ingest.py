@@ -8,6 +8,7 @@ broken row so that the rest of the file still gets through.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -24,10 +25,12 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.formats import (
+    GOOGLE_TIMESTAMP,
     LayoutProblem,
     SourceSettings,
     apply_layout,
     detect_layout,
+    fold,
 )
 from nps_pipeline.storage import sql
 
@@ -174,6 +177,38 @@ def _transcode(path: Path, tmp_dir: Path, encoding: str) -> Path:
     return target
 
 
+def _decode_by_line(path: Path, tmp_dir: Path) -> tuple[Path, str]:
+    """A UTF-8 copy of a file that is not all UTF-8: each line read as UTF-8, else as Windows-1252.
+
+    A UTF-8 export with a few Windows-1252 bytes (one pasted answer) keeps every other line as it
+    is, instead of re-reading all of it as Windows-1252 (``cafÃ©``). Only files the UTF-8 reader
+    refused come here, so a Python pass over their lines is acceptable.
+    """
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    text, legacy, utf8_beyond_ascii = [], [], 0
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            text.append(line.decode("utf-8"))
+            utf8_beyond_ascii += not line.isascii()
+        except UnicodeDecodeError:
+            try:
+                text.append(line.decode("cp1252"))
+            except UnicodeDecodeError as error:
+                raise FileProblem(
+                    f"file is neither UTF-8 nor Windows-1252: byte 0x{line[error.start]:02x} on line {number} "
+                    "cannot be decoded; export it as UTF-8"
+                ) from None
+            legacy.append(number)
+    target = tmp_dir / f"{uuid.uuid4().hex}.utf8"
+    target.write_text("\n".join(text), encoding="utf-8")
+    if not utf8_beyond_ascii:
+        return target, "decoded from Windows-1252"
+    shown = ", ".join(map(str, legacy[:10])) + (", ..." if len(legacy) > 10 else "")
+    return target, f"mixed encodings: {len(legacy)} line(s) not UTF-8 read as Windows-1252 (line {shown}), the others as UTF-8"
+
+
 def _utf8_source(path: Path, tmp_dir: Path) -> tuple[Path, str | None]:
     """The file itself when it is UTF-8 (with or without a byte-order mark), else a UTF-8 copy."""
     with open(path, "rb") as handle:
@@ -254,17 +289,23 @@ def _csv_quote(expr: pl.Expr, delimiter: str) -> pl.Expr:
     return pl.when(needs_quotes).then(quoted).otherwise(expr).fill_null("")
 
 
-def _read_strict(con: duckdb.DuckDBPyConnection, path: Path, width: int, delimiter: str) -> pl.DataFrame:
+def _is_encoding_error(error: duckdb.Error) -> bool:
+    message = str(error).lower()
+    return "unicode" in message or "utf-8" in message or "encoding" in message
+
+
+def _read_strict(con: duckdb.DuckDBPyConnection, path: Path, width: int, delimiter: str, quoted: bool = True) -> pl.DataFrame:
     columns = {f"_f{i}": "VARCHAR" for i in range(width)}
+    quote = '"' if quoted else ""
     rows = con.sql(
         sql("read_csv_export"),
-        params={"path": str(path), "columns": columns, "delimiter": delimiter},
+        params={"path": str(path), "columns": columns, "delimiter": delimiter, "quote": quote, "escape": quote},
     ).pl()
     # DuckDB preserves the file's record order (preserve_insertion_order): position is the record.
     return rows.with_row_index("record", offset=1).with_columns(pl.col("record").cast(pl.Int64))
 
 
-def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _read_tolerant(path: Path, width: int, delimiter: str, quoted: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read a file the strict reader refused, record by record, setting aside each broken one.
 
     Only files with a structural fault come here, so a Python pass over their rows is acceptable.
@@ -279,7 +320,7 @@ def _read_tolerant(path: Path, width: int, delimiter: str) -> tuple[pl.DataFrame
     record_number = 0
     line_index = 0
     while line_index < len(lines):
-        reader = csv.reader(lines[line_index:], delimiter=delimiter, strict=True)
+        reader = csv.reader(lines[line_index:], delimiter=delimiter, strict=True, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
         record_start = 0
         try:
             for record in reader:
@@ -336,23 +377,34 @@ def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) ->
     source, hinted = normalised(source)
     records, delimiter = _first_records(source, hinted)
     width = len(records[0])
+    # Google Sheets writes tab-separated values without quoting: a '"' is part of the answer.
+    quoted = not (delimiter == "\t" and fold(records[0][0].lstrip("\ufeff")) in GOOGLE_TIMESTAMP)
+    if not quoted:
+        notes.append("read without quote handling (Google Sheets writes tab-separated values unquoted)")
+
+    def read(text_source: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+        try:
+            return _read_strict(con, text_source, width, delimiter, quoted), pl.DataFrame(schema=NO_REJECTS)
+        except duckdb.Error as error:
+            if _is_encoding_error(error):
+                raise
+            if quoted and delimiter == "\t":
+                with contextlib.suppress(duckdb.Error):
+                    rows = _read_strict(con, text_source, width, delimiter, quoted=False)
+                    notes.append("read without quote handling: its fields are not quoted (as Google Sheets writes tab-separated values)")
+                    return rows, pl.DataFrame(schema=NO_REJECTS)
+            notes.append(f"strict read failed ({str(error).strip().splitlines()[0]}); rows read one by one")
+            return _read_tolerant(text_source, width, delimiter, quoted)
+
     try:
         try:
-            rows, rejected = _read_strict(con, source, width, delimiter), pl.DataFrame(schema=NO_REJECTS)
-        except duckdb.Error as error:
-            message = str(error)
-            if "unicode" in message.lower() or "utf-8" in message.lower() or "encoding" in message.lower():
-                copies.append(_transcode(path, tmp_dir, "cp1252"))
-                notes.append("decoded from Windows-1252")
-                source, _ = normalised(copies[-1])
-                try:
-                    rows, rejected = _read_strict(con, source, width, delimiter), pl.DataFrame(schema=NO_REJECTS)
-                except duckdb.Error as second:
-                    notes.append(f"strict read failed ({str(second).strip().splitlines()[0]}); rows read one by one")
-                    rows, rejected = _read_tolerant(source, width, delimiter)
-            else:
-                notes.append(f"strict read failed ({message.strip().splitlines()[0]}); rows read one by one")
-                rows, rejected = _read_tolerant(source, width, delimiter)
+            rows, rejected = read(source)
+        except duckdb.Error:
+            decoded, how = _decode_by_line(path, tmp_dir)
+            copies.append(decoded)
+            notes.append(how)
+            source, _ = normalised(copies[-1])
+            rows, rejected = read(source)
     finally:
         for copy in copies:
             copy.unlink(missing_ok=True)

@@ -54,6 +54,7 @@ INGEST_FILES_SCHEMA = {
     "first_response_date": pl.Date,
     "last_response_date": pl.Date,
     "rows_held_back": pl.Int64,
+    "notes": pl.String,
 }
 # Snapshots kept for readers that still hold an older nps.duckdb: the newest few, and any younger than this.
 SNAPSHOTS_KEPT = 3
@@ -110,6 +111,7 @@ def ingest_files_frame(
             "status": "held_back" if m.file_id in held else m.status,
             "problem": held.get(m.file_id, m.problem),
             "rows_held_back": m.rows_staged if m.file_id in held else 0,
+            "notes": "; ".join(m.notes) or None,
             "rejected_share": round(m.rejected_share, 6),
             "rows_excluded": m.rows_excluded,
             "rows_in_file": m.rows_read + m.rows_excluded,

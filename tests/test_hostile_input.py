@@ -122,3 +122,30 @@ def test_links_out_of_the_landing_zone_are_refused_unread_and_every_entry_has_a_
     assert "root:" not in messages
     for table in ("ingest_files", "quarantine", "responses"):
         assert "root:" not in str(pipeline.table(table).rows())
+
+
+def test_mixed_encodings_are_decoded_line_by_line_and_duplicate_headers_refused(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    land_fixture(pipeline, "mixed_encoding.csv")
+    land_fixture(pipeline, "duplicate_score_header.csv")
+    assert pipeline.run("2024-03-01").success
+    comments = pipeline.table("responses", order_by="response_id")["comment"].to_list()
+    assert comments == ["Café crème was great", "Naïve pricing (pasted from Word)", "✓ résumé upload works"]
+    files = {r["source_file"]: r for r in pipeline.table("ingest_files").iter_rows(named=True)}
+    assert files["mixed_encoding.csv"]["notes"] == (
+        "mixed encodings: 1 line(s) not UTF-8 read as Windows-1252 (line 3), the others as UTF-8"
+    )
+    assert (files["duplicate_score_header.csv"]["status"], files["duplicate_score_header.csv"]["problem"]) == (
+        "rejected", "duplicate column name(s) in the header: 'score' (columns 3, 5); rename or remove all but one"
+    )
+
+
+def test_google_sheets_tsv_is_read_without_quote_handling(tmp_path):
+    pipeline = Pipeline(tmp_path)
+    land_fixture(pipeline, "google_sheets.tsv")
+    assert pipeline.run("2024-03-01").success
+    comments = pipeline.table("responses").sort("submitted_at")["comment"].to_list()
+    assert comments == ['"Best" tool we have used', 'it says "error 42', '"quoted, whole"']
+    files = pipeline.table("ingest_files").row(0, named=True)
+    assert (files["rows_read"], files["rows_quarantined"], files["excluded_reasons"]) == (3, 0, "no NPS answer: 1")
+    assert files["notes"] == "read without quote handling (Google Sheets writes tab-separated values unquoted)"

@@ -66,6 +66,26 @@ def test_a_changed_file_also_re_runs_the_days_its_old_version_held(tmp_path):
     assert days == [("2024-03-01", "2024-03-01"), ("2024-03-03", "2024-03-03")]
 
 
+def test_files_a_cli_run_already_staged_and_materialised_do_not_trigger_again(tmp_path):
+    """`make ui` right after `make demo`: the sensor starts with no cursor, and finds nothing to do."""
+    pipeline = Pipeline(tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    pipeline.land("a.csv", rows_csv("a1,2024-03-01T10:00:00Z,10,,c1,,web,,,,,", "a2,2024-03-03T10:00:00Z,2,,c2,,web,,,,,"))
+    assert pipeline.run("2024-03-01", "2024-03-03").success
+    stage_requests, days, cursor = evaluate(pipeline, instance)
+    assert (stage_requests, days) == ([], [])
+    # A file staged but whose days were not materialised since still triggers them.
+    pipeline.land("b.csv", rows_csv("b1,2024-03-05T10:00:00Z,9,,c3,,web,,,,,"))
+    stage(pipeline)
+    _, days, cursor = evaluate(pipeline, instance, cursor)
+    assert days == [("2024-03-05", "2024-03-05")]
+    # Only part of a file's days materialised since: it triggers.
+    pipeline.land("c.csv", rows_csv("c1,2024-03-06T10:00:00Z,9,,c4,,web,,,,,", "c2,2024-03-08T10:00:00Z,9,,c5,,web,,,,,"))
+    assert pipeline.run("2024-03-06").success
+    _, days, _ = evaluate(pipeline, instance, cursor)
+    assert days == [("2024-03-06", "2024-03-06"), ("2024-03-08", "2024-03-08")]
+
+
 def test_consecutive_ranges():
     d = dt.date.fromisoformat
     assert consecutive_ranges([d("2024-03-03"), d("2024-03-01"), d("2024-03-02"), d("2024-03-09")]) == [
