@@ -156,7 +156,7 @@ def test_an_undecidable_nps_column_is_reported_and_a_mapping_file_decides_it(tmp
     pipeline.land("tf/survey.csv", "#,Rate us from 0 to 10,Submit Date (UTC),Network ID\nt1,9,2024-03-01 10:00:00,n1\n")
     result = pipeline.run("2024-03-01", raise_on_error=False)
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "every_file_readable")
-    assert "tf/survey.csv: cannot decide the NPS column" in check.description
+    assert check.description == "tf/survey.csv: Typeform export, no 0-10 'recommend' question found; name one in nps_sources.toml"
     pipeline.land("nps_sources.toml", '[[source]]\npath = "tf/*"\nnps_column = "Rate us from 0 to 10"\n')
     assert pipeline.run("2024-03-01").success
     assert pipeline.table("responses").select("response_id", "score").rows() == [("typeform:t1", 9)]
