@@ -35,7 +35,7 @@ bi: $(BI_STAMP)
 	$(BI_ENV) $(BI_VENV)/bin/superset run -h 127.0.0.1 -p $${NPS_BI_PORT:-8088} --with-threads
 
 # The project's instance settings (run queue, pool limit) go into DAGSTER_HOME, unless it has its own.
-INSTANCE = mkdir -p "$$DAGSTER_HOME" && { [ -f "$$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$$DAGSTER_HOME/dagster.yaml"; }
+INSTANCE = mkdir -p "$$DAGSTER_HOME" && { [ -f "$$DAGSTER_HOME/dagster.yaml" ] || cp deploy/dagster.yaml "$$DAGSTER_HOME/dagster.yaml"; }
 
 demo: $(STAMP)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c '$(INSTANCE) && $(BIN)/nps-pipeline demo'
@@ -43,12 +43,14 @@ demo: $(STAMP)
 test: $(STAMP) bi-setup
 	$(BIN)/python -m pytest -n 2 -q
 
-# One planned event per asset for a range run, not one per asset and day (see README: the trade-off).
+# The UI on http://127.0.0.1:$(PORT) (`make ui PORT=3001`). One planned event per asset for a range
+# run, not one per asset and day (see README: the trade-off).
+PORT ?= 3000
 ui: $(STAMP)
 	DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=$${DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS-1} \
 	NPS_WEIGHTING_FILE="$${NPS_WEIGHTING_FILE-$(CURDIR)/data/seeds/demo_population_shares.csv}" \
 	NPS_BENCHMARK_INDUSTRY="$${NPS_BENCHMARK_INDUSTRY-Software & SaaS}" \
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c '$(INSTANCE) && $(BIN)/dagster dev -w workspace.yaml'
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} sh -c '$(INSTANCE) && $(BIN)/dg dev -p $(PORT)'
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmark.py $(ARGS)

@@ -152,7 +152,7 @@ def run_one(args: argparse.Namespace, responses: int) -> dict:
     landing, warehouse, home = work / "landing", work / "warehouse", work / "dagster_home"
     landing.mkdir(parents=True)
     home.mkdir(parents=True)
-    shutil.copy(HERE.parent / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(HERE.parent / "deploy" / "dagster.yaml", home / "dagster.yaml")
     end = dt.date(2026, 10, 31)
     start = end - dt.timedelta(days=args.days - 1)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 
 from nps_pipeline import aggregate
-from nps_pipeline.storage import WarehouseLayout, replace_days, sql, write_relation_file
+from nps_pipeline.storage import WarehouseLayout, replace_days, seed_file, sql, write_relation_file
 
-SEED_FILE = Path(__file__).resolve().parent.parent / "data" / "seeds" / "industry_nps_benchmarks.csv"
+SEED_FILE = seed_file("industry_nps_benchmarks.csv")
 
 
 def materialise_industry_benchmarks(

@@ -9,9 +9,10 @@ from pathlib import Path
 import polars as pl
 
 from nps_pipeline.settings import DEFAULT_SLA_HOURS, parse_sla_hours
+from nps_pipeline.storage import seed_file
 from nps_pipeline.themes import Lexicon, fold_text
 
-SEED_RULES = Path(__file__).resolve().parent.parent / "data" / "seeds" / "case_rules.toml"
+SEED_RULES = seed_file("case_rules.toml")
 PRIORITIES = ("P1", "P2", "P3")
 ROUTING_FIELDS = ("region", "product", "channel", "customer_tier", "touchpoint", "language", "priority")
 

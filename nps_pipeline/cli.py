@@ -162,16 +162,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_SETTINGS = {
-    "NPS_WEIGHTING_FILE": str(Path(__file__).resolve().parent.parent / "data" / "seeds" / "demo_population_shares.csv"),
-    "NPS_BENCHMARK_INDUSTRY": "Software & SaaS",
-}
+def demo_settings() -> dict[str, str]:
+    from nps_pipeline.storage import seed_file
+
+    return {
+        "NPS_WEIGHTING_FILE": str(seed_file("demo_population_shares.csv")),
+        "NPS_BENCHMARK_INDUSTRY": "Software & SaaS",
+    }
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from nps_pipeline.sample_data import write_landing_zone
 
-    for name, value in DEMO_SETTINGS.items():
+    for name, value in demo_settings().items():
         os.environ.setdefault(name, value)
     from nps_pipeline.settings import Settings
 

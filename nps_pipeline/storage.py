@@ -17,7 +17,23 @@ import polars as pl
 
 from nps_pipeline.observe import stage
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Where the package ships its SQL and seeds in a wheel (nps_pipeline/sql, nps_pipeline/seeds), and
+# where they live in a checkout (sql/, data/seeds/; see pyproject.toml's package-dir).
+RESOURCES_IN_CHECKOUT = {"sql": PACKAGE_DIR.parent / "sql", "seeds": PACKAGE_DIR.parent / "data" / "seeds"}
+
+
+def resource_dir(kind: str) -> Path:
+    """The shipped ``sql`` statements or ``seeds``: inside the installed package, else in the checkout."""
+    bundled = PACKAGE_DIR / kind
+    return bundled if bundled.is_dir() else RESOURCES_IN_CHECKOUT[kind]
+
+
+def seed_file(name: str) -> Path:
+    """A shipped seed file (case rules, theme lexicon, benchmarks, the demo's population shares)."""
+    return resource_dir("seeds") / name
+
+
 
 # Tables published with one Parquet file per day; the rest are one file each.
 DAILY_TABLES = (
@@ -53,7 +69,7 @@ SCHEMA_FILE = "_schema.parquet"
 
 def sql(name: str) -> str:
     """The text of ``sql/<name>.sql``."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return (resource_dir("sql") / f"{name}.sql").read_text(encoding="utf-8")
 
 
 class WarehouseLayout:

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import polars as pl
 
-SEED_LEXICON = Path(__file__).resolve().parent.parent / "data" / "seeds" / "theme_lexicon.csv"
+from nps_pipeline.storage import seed_file
+
+SEED_LEXICON = seed_file("theme_lexicon.csv")
 NO_WORD_BOUNDARIES = ("zh", "ja")  # Persian and Arabic: terms match at a word's start, as prefixes
 WORD_START_ONLY = ("fa", "ar")
 SUPPORTED_LANGUAGES = ("en", "es", "fr", "id", "fa", "zh")

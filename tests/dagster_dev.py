@@ -30,7 +30,7 @@ def free_port() -> int:
 def dagster_home(path: Path, extra_yaml: str = "") -> Path:
     """A DAGSTER_HOME holding the project's dagster.yaml (plus ``extra_yaml``)."""
     path.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "dagster.yaml", path / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", path / "dagster.yaml")
     if extra_yaml:
         with open(path / "dagster.yaml", "a", encoding="utf-8") as handle:
             handle.write("\n" + extra_yaml)

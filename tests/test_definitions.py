@@ -38,3 +38,21 @@ def test_nightly_schedule_materialises_yesterday():
 def test_the_landing_zone_sensor_and_both_jobs_are_defined():
     assert defs.resolve_sensor_def("landing_zone_sensor").minimum_interval_seconds == 60
     assert {j.name for j in defs.resolve_all_job_defs()} >= {"daily_nps", "stage_landing_zone"}
+
+
+def test_dg_checks_and_lists_the_project():
+    """`dg check defs` and `dg list defs` work on the project ([tool.dg] in pyproject.toml)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    dg_bin = Path(sys.executable).parent / "dg"
+    checked = subprocess.run([str(dg_bin), "check", "defs"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert checked.returncode == 0, (checked.stdout + checked.stderr)[-3000:]
+    assert "All definitions loaded successfully." in checked.stdout + checked.stderr
+    listed = subprocess.run([str(dg_bin), "list", "defs", "--json"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    keys = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
+    assert keys == {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
