@@ -56,3 +56,19 @@ def test_dg_checks_and_lists_the_project():
     assert listed.returncode == 0, listed.stderr[-3000:]
     keys = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
     assert keys == {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_readme_links_stay_inside_the_repository():
+    """Every link of the README resolves to a file of the repository (the contract is copied into docs/)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "../shared" not in readme
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    local = [t.split("#", 1)[0] for t in targets if not t.startswith(("http://", "https://", "#", "mailto:"))]
+    assert local, "the README links into docs/"
+    missing = [t for t in local if t and not (root / t).resolve().is_relative_to(root) or t and not (root / t).exists()]
+    assert missing == []
+    assert (root / "docs" / "contract.md").exists()
