@@ -1,4 +1,4 @@
-"""The ``nps-pipeline`` command line: ``demo``, ``backfill`` and ``generate-sample``."""
+"""The `nps-pipeline` command line: demo, backfill, generate-sample and evaluate-themes."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ def print_plan(start: dt.date, end: dt.date) -> None:
     layout = WarehouseLayout(settings.warehouse_dir)
     days = (end - start).days + 1
     progress.say(f"plan: {start}..{end}, {days} day(s) in {settings.timezone}; warehouse {settings.warehouse_dir}")
-    if settings.landing_dir.exists() and "://" not in str(settings.landing_dir):
-        landed = scan_landing_zone(settings.landing_dir)
+    landing = Path(settings.landing_dir)
+    if "://" not in settings.landing_dir and landing.exists():
+        landed = scan_landing_zone(landing)
         plan = staging.plan_staging(
-            landed, staging.load_manifests(layout), settings.timezone, settings.start_date, load_source_settings(settings.landing_dir)
+            landed, staging.load_manifests(layout), settings.timezone, settings.start_date, load_source_settings(landing)
         )
         size = sum(f.size for f in plan.to_stage)
         progress.say(
@@ -54,6 +55,7 @@ def run_range(start: dt.date, end: dt.date) -> bool:
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from nps_pipeline.definitions import defs
+    from nps_pipeline.settings import Settings
 
     job = defs.resolve_job_def("daily_nps")
     graph = job.asset_layer.asset_graph
@@ -64,7 +66,7 @@ def run_range(start: dt.date, end: dt.date) -> bool:
     with _instance() as instance:
         result = job.execute_in_process(
             instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("NPS_LOG_LEVEL", "WARNING")}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": Settings.from_env().log_level.upper()}}}},
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
@@ -181,19 +183,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     end = dt.date.fromisoformat(args.end_date)
     start = end - dt.timedelta(days=args.days - 1)
-    demo_dir = settings.landing_dir / "demo"
+    demo_dir = Path(settings.landing_dir) / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)
     files = write_landing_zone(
         demo_dir, responses=args.responses, days=args.days, end_date=end, seed=args.seed, vendor_exports=600
     )
-    sources = settings.landing_dir / "nps_sources.toml"
+    sources = Path(settings.landing_dir) / "nps_sources.toml"
     if not sources.exists():
         sources.write_text('[[source]]\npath = "demo/surveymonkey/*"\ntimezone = "America/New_York"\n', encoding="utf-8")
     print(f"wrote {len(files)} sample export files under {demo_dir}")
     ok = run_range(start, end)
-    if (settings.warehouse_dir / "nps.duckdb").exists():
-        print(_summary(settings.warehouse_dir.resolve()))
-    report = settings.warehouse_dir.resolve() / "report.html"
+    warehouse = Path(settings.warehouse_dir).resolve()
+    if (warehouse / "nps.duckdb").exists():
+        print(_summary(warehouse))
+    report = warehouse / "report.html"
     if report.exists():
         print(f"report: {report}")
     print(("succeeded" if ok else "FAILED") + f": demo pipeline over {start}..{end}")
@@ -219,7 +222,14 @@ def cmd_evaluate_themes(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=Warning, module="dagster")
-    parser = argparse.ArgumentParser(prog="nps-pipeline", description=__doc__)
+    from nps_pipeline.settings import help_text as settings_help
+
+    parser = argparse.ArgumentParser(
+        prog="nps-pipeline",
+        description="Turn survey exports in the landing zone into daily NPS tables, follow-up lists and a report.",
+        epilog=settings_help() + "\n\nexamples:\n  nps-pipeline demo\n  nps-pipeline backfill --start 2026-08-01 --end 2026-08-31",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     backfill = commands.add_parser("backfill", help="materialise every daily asset for a date range, as one run")

@@ -9,67 +9,43 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pydantic
 
 from nps_pipeline.object_store import Mirror, ObjectStore, is_remote
 from nps_pipeline.case_rules import CaseRules, load_case_rules
-from nps_pipeline.settings import Settings
+from nps_pipeline.settings import READ_BY_US, Settings, check
 from nps_pipeline.themes import Lexicon, load_lexicon
 from nps_pipeline.storage import WarehouseLayout, connect
 
 
-class NpsPipelineResource(dg.ConfigurableResource):
-    """Landing zone, warehouse and rules; defaults come from the NPS_* environment variables."""
+# The resource's settings fields, derived from the one declaration (settings.SETTINGS).
+_SettingsFields = type(
+    "_SettingsFields",
+    (dg.ConfigurableResource,),
+    {
+        "__annotations__": {s.field: s.kind for s in READ_BY_US if s.resource},
+        **{s.field: s.default for s in READ_BY_US if s.resource},
+        "__module__": __name__,
+    },
+)
 
-    landing_dir: str
-    warehouse_dir: str
-    timezone: str = "UTC"
-    start_date: str = "2024-01-01"
-    max_rejected_share: float = 0.10
-    min_rows_for_rejected_share: int = 20
-    followup_sla_hours: str = ""
-    high_value_tiers: str = ""
-    duckdb_memory_limit: str = "1GB"
-    segment_attributes: str = ""
-    low_sample_threshold: int = 30
-    weighting_file: str = ""
-    benchmark_industry: str = ""
-    benchmarks_file: str = ""
-    case_rules_file: str = ""
-    case_updates_dir: str = "data/case_updates"
-    theme_lexicon_file: str = ""
-    freshness_deadline_hour: int = 6
-    handoff_full_every_days: int = 7
-    local_cache_dir: str = "data/cache"
-    s3_endpoint_url: str = ""
+
+class NpsPipelineResource(_SettingsFields):
+    """Landing zone, warehouse and rules: every field of ``settings.SETTINGS``, checked by its rule."""
+
     pseudonym_key: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _settings_pass_their_rules(self) -> "NpsPipelineResource":
+        for setting in READ_BY_US:
+            if setting.resource:
+                check(setting, getattr(self, setting.field))
+        return self
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "NpsPipelineResource":
-        values = dict(
-            landing_dir=settings.landing_location,
-            warehouse_dir=settings.warehouse_location,
-            local_cache_dir=str(settings.local_cache_dir),
-            s3_endpoint_url=settings.s3_endpoint_url,
-            timezone=settings.timezone,
-            start_date=settings.start_date,
-            max_rejected_share=settings.max_rejected_share,
-            min_rows_for_rejected_share=settings.min_rows_for_rejected_share,
-            followup_sla_hours=settings.followup_sla_hours,
-            high_value_tiers=settings.high_value_tiers,
-            duckdb_memory_limit=settings.duckdb_memory_limit,
-            segment_attributes=",".join(settings.segment_attributes),
-            low_sample_threshold=settings.low_sample_threshold,
-            weighting_file=settings.weighting_file,
-            benchmark_industry=settings.benchmark_industry,
-            benchmarks_file=settings.benchmarks_file,
-            case_rules_file=settings.case_rules_file,
-            case_updates_dir=str(settings.case_updates_dir),
-            theme_lexicon_file=settings.theme_lexicon_file,
-            freshness_deadline_hour=settings.freshness_deadline_hour,
-            handoff_full_every_days=settings.handoff_full_every_days,
-        )
-        values.update(overrides)
-        return cls(**values)
+        values = {s.field: getattr(settings, s.field) for s in READ_BY_US if s.resource}
+        return cls(**{**values, **overrides})
 
     @property
     def layout(self) -> WarehouseLayout:

@@ -72,3 +72,25 @@ def test_readme_links_stay_inside_the_repository():
     missing = [t for t in local if t and not (root / t).resolve().is_relative_to(root) or t and not (root / t).exists()]
     assert missing == []
     assert (root / "docs" / "contract.md").exists()
+
+
+def test_settings_are_declared_once_and_the_readme_table_is_theirs():
+    """The README's table, the resource's fields and Settings all come from settings.SETTINGS."""
+    from pathlib import Path
+
+    import pytest
+
+    from nps_pipeline.resources import NpsPipelineResource
+    from nps_pipeline.settings import READ_BY_US, Settings, SettingsError, markdown_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme, "paste `python -m nps_pipeline.settings` into the README's settings table"
+    resource_fields = set(NpsPipelineResource.model_fields) - {"pseudonym_key"}
+    assert resource_fields == {s.field for s in READ_BY_US if s.resource}
+    defaults = Settings.from_env({})
+    assert all(getattr(defaults, s.field) == s.default for s in READ_BY_US)
+    # The same rule guards the environment and the resource.
+    with pytest.raises(SettingsError, match="NPS_MIN_ROWS_FOR_REJECTED_SHARE: 0 must be a whole number, 1 or more"):
+        Settings.from_env({"NPS_MIN_ROWS_FOR_REJECTED_SHARE": "0"})
+    with pytest.raises(Exception, match="NPS_FRESHNESS_DEADLINE_HOUR: 24 must be an hour of the day, 0-23"):
+        NpsPipelineResource(landing_dir="a", warehouse_dir="b", freshness_deadline_hour=24)
