@@ -20,7 +20,7 @@ import warnings
 import dagster as dg
 import polars as pl
 
-from nps_pipeline import aggregate, benchmarks, cases, day_ledger, dedupe, followup, handoff, observe, progress, report, serve, staging
+from nps_pipeline import aggregate, benchmarks, cases, day_ledger, dedupe, followup, handoff, observe, progress, report, serve, staging, tables
 from nps_pipeline.case_rules import CaseRules, CaseRulesError, load_case_rules
 from nps_pipeline.themes import Lexicon, LexiconError, load_lexicon
 from nps_pipeline.charts import markdown_image
@@ -895,11 +895,8 @@ def nps_report(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> d
 @dg.asset(
     group_name="serve",
     kinds={"duckdb"},
-    deps=[
-        responses, nps_daily, nps_windows, nps_windows_weighted, nps_benchmark_comparison,
-        detractor_followups, detractor_cases, case_metrics, quarantine,
-        ingest_files,
-    ],
+    # Every asset that writes a published table (tables.TABLES).
+    deps=[dg.AssetKey(owner) for owner in tables.OWNERS],
     **CROSS_DAY,
 )
 @timed

@@ -17,30 +17,11 @@ from nps_pipeline.day_ledger import Ledger, run_days
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.serve import Snapshot, current_snapshot
 from nps_pipeline.storage import WarehouseLayout, connect, count_rows, sql
+from nps_pipeline.tables import NPS_TABLES, SEGMENTED_TABLES
+from nps_pipeline.tables import TABLES as REGISTRY
 
-# Each published table: the asset that writes it and the columns that identify a row.
-TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "responses": ("responses", ("response_id",)),
-    "duplicates": ("responses", ("source_file", "source_row")),
-    "nps_score_counts_daily": ("nps_daily", ("response_date", "dimension", "segment", "score")),
-    "nps_daily": ("nps_daily", ("response_date",)),
-    "nps_daily_segment": ("nps_daily", ("response_date", "dimension", "segment")),
-    "nps_windows": ("nps_windows", ("window_type", "window_end", "dimension", "segment")),
-    "nps_windows_weighted": ("nps_windows_weighted", ("window_type", "window_end")),
-    "nps_benchmark_comparison": (
-        "nps_benchmark_comparison",
-        ("window_type", "window_end", "benchmark_publisher", "benchmark_study", "benchmark_region", "benchmark_segment"),
-    ),
-    "industry_benchmarks": ("nps_benchmark_comparison", ("publisher", "study", "industry", "region", "segment")),
-    "nps_themes_daily": ("nps_daily", ("response_date", "language", "theme")),
-    "detractor_followups": ("detractor_followups", ("response_id",)),
-    "detractor_cases": ("detractor_cases", ("case_id",)),
-    "detractor_case_responses": ("detractor_cases", ("response_id",)),
-    "case_status_updates": ("detractor_cases", ("event_seq",)),
-    "case_metrics": ("case_metrics", ("period_type", "period_start", "owner")),
-    "quarantine": ("quarantine", ("source_file", "source_row")),
-    "ingest_files": ("ingest_files", ("source_file",)),
-}
+# Each published table: the asset that writes it and the columns that identify a row (from the registry).
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {t.name: (t.owner, t.keys) for t in REGISTRY}
 # NPS figures and their 95 % bounds, as (value, low, high) column names.
 NPS_BOUNDS = (
     ("nps", "nps_ci_low", "nps_ci_high"),
@@ -51,9 +32,6 @@ NPS_BOUNDS = (
 CHECKED_COLUMNS = {c for bounds in NPS_BOUNDS for c in bounds} | {"responses", "promoters", "passives", "detractors"}
 # Duplicated keys listed at most, per table.
 DUPLICATES_SHOWN = 10_000
-NPS_TABLES = ("nps_daily", "nps_daily_segment", "nps_windows", "nps_windows_weighted", "nps_benchmark_comparison", "nps_themes_daily")
-# Tables whose segments of each dimension must sum to the overall figures.
-SEGMENTED_TABLES = ("nps_daily_segment", "nps_windows")
 FRESHNESS_ASSETS = sorted({owner for owner, _ in TABLES.values()} | {"published_warehouse"})
 # The assets partitioned by day; the others learn their days from the run and the day ledger.
 DAILY_ASSETS = tuple(a.key.to_user_string() for a in nps_assets if a.partitions_def is not None)

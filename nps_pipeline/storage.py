@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.observe import stage
+from nps_pipeline.tables import DAILY_TABLES, PER_FILE_TABLES, SINGLE_FILE_TABLES, partition_column  # noqa: F401 - used beside storage
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Where the package ships its SQL and seeds in a wheel (nps_pipeline/sql, nps_pipeline/seeds), and
@@ -35,35 +36,6 @@ def seed_file(name: str) -> Path:
 
 
 
-# Tables published with one Parquet file per day; the rest are one file each.
-DAILY_TABLES = (
-    "responses",
-    "duplicates",
-    "nps_score_counts_daily",
-    "nps_daily",
-    "nps_daily_segment",
-    "detractor_followups",
-    "nps_windows",
-    "nps_windows_weighted",
-    "nps_benchmark_comparison",
-    "nps_themes_daily",
-    "detractor_case_responses",
-)
-# Tables published with one Parquet file per landed file (``file_id=<id>/``): files are added, never rewritten.
-PER_FILE_TABLES = ("quarantine",)
-SINGLE_FILE_TABLES = (
-    "ingest_files",
-    "industry_benchmarks",
-    "detractor_cases",
-    "case_status_updates",
-    "case_metrics",
-)
-# The day a daily table's rows are filed under: windows are filed by the day they end.
-PARTITION_COLUMNS = {"nps_windows": "window_end", "nps_windows_weighted": "window_end", "nps_benchmark_comparison": "window_end"}
-
-
-def partition_column(table: str) -> str:
-    return PARTITION_COLUMNS.get(table, "response_date")
 SCHEMA_FILE = "_schema.parquet"
 
 

@@ -162,3 +162,20 @@ def test_a_publish_after_one_that_died_half_way_removes_the_pool_files_no_snapsh
     assert not list(layout.snapshots.glob(".publishing-*"))
     with duckdb.connect(str(layout.published_db), read_only=True) as con:
         assert con.sql("SELECT sum(responses) FROM nps_daily").fetchall() == [(3,)]
+
+
+def test_the_warehouse_holds_exactly_the_registered_tables(tmp_path):
+    """tables.TABLES names every table written and published, and nothing else is."""
+    from nps_pipeline.tables import TABLES
+
+    pipeline = Pipeline(tmp_path)
+    pipeline.land("a.csv", rows_csv("r1,2024-03-01T10:00:00Z,3,slow,c1,a@example.com,web,EMEA,,,,en",
+                                    "r2,2024-03-01T11:00:00Z,x,,c2,,web,EMEA,,,,en"))
+    assert pipeline.run("2024-03-01").success
+    registered = {t.name for t in TABLES}
+    not_tables = {"_internal", "snapshots", "handoff"}
+    written = {p.name for p in pipeline.warehouse.iterdir() if p.is_dir()} - not_tables
+    assert written == registered
+    with duckdb.connect(str(pipeline.warehouse / "nps.duckdb"), read_only=True) as con:
+        published = {name for (name,) in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert published == registered
