@@ -2,7 +2,7 @@
 
 ``SETTINGS`` is the one declaration. ``Settings`` (read from the environment, each value checked by
 its rule), the Dagster resource's fields (``resources.NpsPipelineResource``), ``nps-pipeline --help``
-and the README's settings table are all derived from it; a test holds the README to it.
+and the settings table in docs/operations.md are all derived from it; a test holds the table to it.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Setting:
     kind: type  # str, int or float
     default: Any
     meaning: str
-    shown_default: str = ""  # the README's default column, when the default alone does not say it
+    shown_default: str = ""  # the table's default column, when the default alone does not say it
     rule: Callable[[Any], str | None] | None = None
     expected: str = ""  # what a value that does not parse must be
     resource: bool = True  # also a field of the pipeline's Dagster resource
@@ -204,7 +204,7 @@ Settings = dataclasses.make_dataclass(
 
 
 def markdown_table() -> str:
-    """The README's settings table."""
+    """The settings table of docs/operations.md."""
     lines = ["| variable | meaning | default |", "| --- | --- | --- |"]
     lines += [f"| `{s.env}` | {s.meaning} | {s.default_text} |" for s in SETTINGS]
     return "\n".join(lines)
@@ -213,7 +213,7 @@ def markdown_table() -> str:
 def help_text(width: int = 79) -> str:
     """The settings that matter most, for ``nps-pipeline --help``."""
     plain = lambda text: text.replace("`", "")  # noqa: E731
-    lines = ["settings (environment variables; every one in the README's settings table):"]
+    lines = ["settings (environment variables; every one in docs/operations.md):"]
     for setting in (s for s in SETTINGS if s.in_help):
         lines.append(f"  {setting.env}")
         text = f"{plain(setting.meaning)}; default: {plain(setting.default_text)}"

@@ -58,24 +58,39 @@ def test_dg_checks_and_lists_the_project():
     assert keys == {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
 
 
-def test_readme_links_stay_inside_the_repository():
-    """Every link of the README resolves to a file of the repository (the contract is copied into docs/)."""
+def test_readme_and_docs_links_stay_inside_the_repository():
+    """Every link of the README and docs/ resolves to a file of the repository, and to a heading there."""
     import re
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    assert "../shared" not in readme
-    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
-    local = [t.split("#", 1)[0] for t in targets if not t.startswith(("http://", "https://", "#", "mailto:"))]
-    assert local, "the README links into docs/"
-    missing = [t for t in local if t and not (root / t).resolve().is_relative_to(root) or t and not (root / t).exists()]
-    assert missing == []
-    assert (root / "docs" / "contract.md").exists()
+
+    def anchor(title: str) -> str:
+        return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    assert (root / "docs" / "contract.md") in pages
+    broken = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "../shared" not in text.replace("(../shared/contract.md where it is written)", "")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, fragment = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            if not dest.exists() or not dest.is_relative_to(root):
+                broken.append(f"{page.name}: {target}")
+            elif fragment and dest.suffix == ".md":
+                headings = {anchor(h) for h in re.findall(r"^#{1,4} (.*)$", dest.read_text(encoding="utf-8"), re.M)}
+                if fragment not in headings:
+                    broken.append(f"{page.name}: {target} (no such heading)")
+    assert broken == []
+    assert len((root / "README.md").read_text(encoding="utf-8").splitlines()) < 200  # a ten-minute read; depth in docs/
 
 
-def test_settings_are_declared_once_and_the_readme_table_is_theirs():
-    """The README's table, the resource's fields and Settings all come from settings.SETTINGS."""
+def test_settings_are_declared_once_and_the_docs_table_is_theirs():
+    """The settings table (docs/operations.md), the resource's fields and Settings all come from settings.SETTINGS."""
     from pathlib import Path
 
     import pytest
@@ -83,8 +98,8 @@ def test_settings_are_declared_once_and_the_readme_table_is_theirs():
     from nps_pipeline.resources import NpsPipelineResource
     from nps_pipeline.settings import READ_BY_US, Settings, SettingsError, markdown_table
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme, "paste `python -m nps_pipeline.settings` into the README's settings table"
+    operations = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert markdown_table() in operations, "paste `python -m nps_pipeline.settings` into docs/operations.md's settings table"
     resource_fields = set(NpsPipelineResource.model_fields) - {"pseudonym_key"}
     assert resource_fields == {s.field for s in READ_BY_US if s.resource}
     defaults = Settings.from_env({})
