@@ -19,9 +19,10 @@ def _instance():
 
 def print_plan(start: dt.date, end: dt.date) -> None:
     """What a range run is going to do, before Dagster starts: its days and the files it stages."""
-    from nps_pipeline import progress, staging
-    from nps_pipeline.formats import load_source_settings
-    from nps_pipeline.ingest import scan_landing_zone
+    from nps_pipeline import progress
+    from nps_pipeline.defs.ingest import staging
+    from nps_pipeline.defs.ingest.formats import load_source_settings
+    from nps_pipeline.defs.ingest.readers import scan_landing_zone
     from nps_pipeline.settings import Settings
     from nps_pipeline.storage import WarehouseLayout
 
@@ -207,7 +208,7 @@ def cmd_evaluate_themes(args: argparse.Namespace) -> int:
     """Precision, recall and language detection of the theme tagger on a labelled set, per language."""
     import polars as pl
 
-    from nps_pipeline import themes
+    from nps_pipeline.defs.nps import themes
 
     labelled = pl.read_csv(args.labelled, infer_schema=False)
     lexicon = themes.load_lexicon(args.lexicon or os.environ.get("NPS_THEME_LEXICON_FILE") or None)

@@ -12,9 +12,9 @@ import duckdb
 import pydantic
 
 from nps_pipeline.object_store import Mirror, ObjectStore, is_remote
-from nps_pipeline.case_rules import CaseRules, load_case_rules
+from nps_pipeline.defs.follow_up.case_rules import CaseRules, load_case_rules
 from nps_pipeline.settings import READ_BY_US, Settings, check
-from nps_pipeline.themes import Lexicon, load_lexicon
+from nps_pipeline.defs.nps.themes import Lexicon, load_lexicon
 from nps_pipeline.storage import WarehouseLayout, connect
 
 
@@ -75,7 +75,7 @@ class NpsPipelineResource(_SettingsFields):
         """With an s3:// warehouse, upload what changed and ``nps_views.sql`` for readers of the bucket (under the lock)."""
         if not is_remote(self.warehouse_dir):
             return None
-        from nps_pipeline.serve import views_script
+        from nps_pipeline.defs.serve.publish import views_script
 
         mirror = self._warehouse_mirror()
         counts = mirror.push()

@@ -17,7 +17,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG  # noqa: E402
 
-from nps_pipeline.assets import nps_assets  # noqa: E402
+from nps_pipeline.graph import nps_assets  # noqa: E402
 from nps_pipeline.resources import NpsPipelineResource  # noqa: E402
 
 HEADER = "response_id,submitted_at,score,comment,respondent_id,email,channel,region,product,touchpoint,customer_tier,language"

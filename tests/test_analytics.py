@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from nps_pipeline.weighting import WeightingFileError, load_population
+from nps_pipeline.defs.nps.weighting import WeightingFileError, load_population
 from tests.conftest import HEADER, Pipeline
 
 ATTRIBUTE_HEADER = HEADER + ",plan"

@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from nps_pipeline.ingest import FileProblem, LandedFile, read_export
+from nps_pipeline.defs.ingest.readers import FileProblem, LandedFile, read_export
 from tests.conftest import HEADER, Pipeline, rows_csv
 
 GOOD = "r1,2024-03-01T10:00:00Z,9,fine,c1,a@example.com,email,EMEA,Pro,support,gold,en"
@@ -216,7 +216,7 @@ def test_a_file_over_the_rejected_share_is_held_back_alone(pipeline):
 
 
 def test_an_unforeseen_read_error_is_reported_for_that_file_only(pipeline, monkeypatch):
-    import nps_pipeline.staging as staging
+    import nps_pipeline.defs.ingest.staging as staging
 
     real_read = staging.read_export
 

@@ -8,7 +8,7 @@ import io
 import polars as pl
 import pytest
 
-from nps_pipeline.case_rules import CaseRulesError, load_case_rules
+from nps_pipeline.defs.follow_up.case_rules import CaseRulesError, load_case_rules
 
 HEADER = "response_id,submitted_at,score,comment,respondent_id,email,channel,region,product,touchpoint,customer_tier,language,first_name,last_name"
 DAY_1 = [

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from dagster._core.events import DagsterEventType
 
-from nps_pipeline.alerts import AlertWebhook, failed_checks_alert, run_failure_alert
-from nps_pipeline.assets import nps_assets
-from nps_pipeline.checks import (
+from nps_pipeline.defs.automation.alerts import AlertWebhook, failed_checks_alert, run_failure_alert
+from nps_pipeline.graph import nps_assets
+from nps_pipeline.defs.serve.checks import (
     FRESHNESS_ASSETS,
     TABLES,
     accounting_problems,
@@ -253,7 +253,7 @@ def test_every_asset_reports_rows_in_rows_out_and_time_per_stage(tmp_path):
 
 
 def test_freshness_covers_an_asset_for_every_published_table():
-    from nps_pipeline.checks import TABLES
+    from nps_pipeline.defs.serve.checks import TABLES
 
     assert {owner for owner, _ in TABLES.values()} <= set(FRESHNESS_ASSETS)
     assert set(FRESHNESS_ASSETS) <= {a.key.to_user_string() for a in nps_assets}

@@ -4,7 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
-from nps_pipeline.assets import nps_assets
+from nps_pipeline.graph import nps_assets
 from nps_pipeline.day_ledger import Ledger, caught_up, days_for, record_written, run_days, span
 from nps_pipeline.storage import WarehouseLayout
 from tests.conftest import Pipeline, rows_csv

@@ -4,7 +4,8 @@ import datetime as dt
 
 import dagster as dg
 
-from nps_pipeline.definitions import defs, nightly_schedule
+from nps_pipeline.defs.automation.schedules import nightly_schedule
+from nps_pipeline.definitions import defs
 
 
 def test_definitions_load_and_every_asset_is_described():

@@ -10,8 +10,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from nps_pipeline.formats import RECOMMEND_QUESTION, fold
-from nps_pipeline.ingest import FileProblem, LandedFile, read_export
+from nps_pipeline.defs.ingest.formats import RECOMMEND_QUESTION, fold
+from nps_pipeline.defs.ingest.readers import FileProblem, LandedFile, read_export
 from tests.conftest import Pipeline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"
@@ -276,7 +276,7 @@ def test_two_qualtrics_nps_questions_are_reported_unless_one_is_named(tmp_path):
     path.write_text("".join(rows), encoding="utf-8")
     with pytest.raises(FileProblem, match="cannot decide the NPS column \\(2 NPS questions: Recommend, Support\\)"):
         read_export(duckdb.connect(), landed(path, tmp_path))
-    from nps_pipeline.formats import SourceSettings
+    from nps_pipeline.defs.ingest.formats import SourceSettings
 
     export = read_export(duckdb.connect(), landed(path, tmp_path), SourceSettings(nps_column="Support"))
     assert set(export.rows["score"].to_list()) == {"5"}

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from nps_pipeline import handoff
+from nps_pipeline.defs.follow_up import handoff
 from nps_pipeline.settings import Settings, SettingsError
 from nps_pipeline.storage import WarehouseLayout
 from tests.conftest import Pipeline

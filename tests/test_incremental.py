@@ -8,8 +8,9 @@ import json
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from nps_pipeline import cases, dedupe, handoff
-from nps_pipeline.case_store import CaseStore
+from nps_pipeline.defs.follow_up import cases, handoff
+from nps_pipeline.defs.nps import dedupe
+from nps_pipeline.defs.follow_up.case_store import CaseStore
 from nps_pipeline.storage import WarehouseLayout, connect
 from tests.conftest import Pipeline
 from tests.test_cases import UPDATES, export

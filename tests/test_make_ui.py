@@ -26,7 +26,8 @@ def test_make_ui_serves_on_the_port_given_and_starts_without_warnings(tmp_path):
     }
     log = tmp_path / "ui.log"
     with open(log, "w", encoding="utf-8") as out:
-        ui = subprocess.Popen(["make", "-s", "ui", f"PORT={port}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        # -o: the virtualenv is what this test runs in; make must not reinstall it meanwhile.
+        ui = subprocess.Popen(["make", "-s", "-o", ".venv/.installed", "ui", f"PORT={port}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
         deadline = time.monotonic() + 180

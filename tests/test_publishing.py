@@ -64,7 +64,7 @@ def test_nps_duckdb_is_in_a_storage_format_duckdb_1_readers_open(tmp_path):
 def test_a_view_binds_on_one_footer_only_when_every_file_has_the_same_columns(tmp_path):
     import datetime as dt
 
-    from nps_pipeline import serve
+    from nps_pipeline.defs.serve import publish as serve
     from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout
 
     layout = WarehouseLayout(tmp_path / "warehouse")
@@ -95,7 +95,7 @@ def test_a_snapshot_links_only_the_files_rewritten_since_the_last_and_pruning_fr
     import datetime as dt
     import os
 
-    from nps_pipeline import serve
+    from nps_pipeline.defs.serve import publish as serve
     from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout
 
     layout = WarehouseLayout(tmp_path / "warehouse")
@@ -138,7 +138,7 @@ def test_a_snapshot_links_only_the_files_rewritten_since_the_last_and_pruning_fr
 def test_a_publish_after_one_that_died_half_way_removes_the_pool_files_no_snapshot_lists(tmp_path):
     import datetime as dt
 
-    from nps_pipeline import serve
+    from nps_pipeline.defs.serve import publish as serve
     from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout
 
     layout = WarehouseLayout(tmp_path / "warehouse")

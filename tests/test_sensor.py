@@ -5,8 +5,8 @@ import time
 
 import dagster as dg
 
-from nps_pipeline.assets import landing_files, validated_responses
-from nps_pipeline.sensors import consecutive_ranges, landing_zone_sensor
+from nps_pipeline.defs.ingest.assets import landing_files, validated_responses
+from nps_pipeline.defs.automation.sensors import consecutive_ranges, landing_zone_sensor
 from tests.conftest import Pipeline, rows_csv
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nps_pipeline.storage import sql
-from nps_pipeline import aggregate
-from nps_pipeline.weighting import CELL_SEPARATOR, Population
+from nps_pipeline.defs.nps import aggregate
+from nps_pipeline.defs.nps.weighting import CELL_SEPARATOR, Population
 
 Z = 1.959963984540054
 
@@ -318,7 +318,7 @@ margin_shares = st.lists(st.floats(0.05, 1.0), min_size=5, max_size=5)
 @settings(max_examples=40, deadline=None)
 @given(counts=cell_counts, shares=margin_shares)
 def test_raking_matches_every_margin(counts, shares):
-    from nps_pipeline.weighting import cell_weights
+    from nps_pipeline.defs.nps.weighting import cell_weights
 
     regions, tiers = ["emea", "na"], ["gold", "silver", "free"]
     values = [[r, t] for r in regions for t in tiers]

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from nps_pipeline import themes
+from nps_pipeline.defs.nps import themes
 
 LABELLED = Path(__file__).resolve().parent.parent / "data" / "eval" / "labelled_comments.csv"
 

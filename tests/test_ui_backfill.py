@@ -8,7 +8,7 @@ day ledger, so the outcome is the same.
 
 import duckdb
 
-from nps_pipeline.assets import nps_assets
+from nps_pipeline.graph import nps_assets
 from tests.conftest import rows_csv
 from tests.dagster_dev import dagster_dev, dagster_home
 

@@ -4,9 +4,9 @@ import datetime as dt
 
 import polars as pl
 
-from nps_pipeline.classify import with_category
-from nps_pipeline.formats import CANONICAL_COLUMNS
-from nps_pipeline.validate import validate_rows
+from nps_pipeline.defs.nps.classify import with_category
+from nps_pipeline.defs.ingest.formats import CANONICAL_COLUMNS
+from nps_pipeline.defs.ingest.validate import validate_rows
 
 
 def raw(rows: list[dict]) -> pl.DataFrame:

@@ -31,11 +31,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nps_pipeline import lookback, progress
-from nps_pipeline.case_rules import CaseRules
-from nps_pipeline.case_store import CaseStore
+from nps_pipeline.defs.follow_up import lookback
+from nps_pipeline import progress
+from nps_pipeline.defs.follow_up.case_rules import CaseRules
+from nps_pipeline.defs.follow_up.case_store import CaseStore
 from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, days_in, link_or_copy, replace_file, sql, write_relation_file
-from nps_pipeline.themes import tag
+from nps_pipeline.defs.nps.themes import tag
 
 STATUSES = ("open", "contacted", "in_progress", "resolved", "closed")
 ACTIVE_STATUSES = ("open", "contacted", "in_progress")

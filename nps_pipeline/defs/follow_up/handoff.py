@@ -23,8 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
-from nps_pipeline.case_store import CaseStore
-from nps_pipeline.cases import ACTIVE_STATUSES, CONTACTS_SCHEMA, case_store
+from nps_pipeline.defs.follow_up.case_store import CaseStore
+from nps_pipeline.defs.follow_up.cases import ACTIVE_STATUSES, CONTACTS_SCHEMA, case_store
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, replace_file
 
 HANDOFF_COLUMNS = (

@@ -12,7 +12,7 @@ import json
 import duckdb
 
 from nps_pipeline.storage import WarehouseLayout, days_in, refresh_derived_days, replace_days, replace_days_in_chunks, sql
-from nps_pipeline.weighting import Population, cell_weights
+from nps_pipeline.defs.nps.weighting import Population, cell_weights
 
 
 def materialise_nps_score_counts_daily(

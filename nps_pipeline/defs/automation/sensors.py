@@ -17,12 +17,13 @@ import dagster as dg
 import polars as pl
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from nps_pipeline import staging
-from nps_pipeline.assets import daily_partitions, nps_assets
+from nps_pipeline.defs.ingest import staging
+from nps_pipeline.defs.shared import daily_partitions
+from nps_pipeline.graph import nps_assets
 from nps_pipeline.day_ledger import Ledger
-from nps_pipeline.formats import load_source_settings
-from nps_pipeline.ingest import scan_landing_zone
-from nps_pipeline.jobs import daily_nps_job, stage_landing_zone_job
+from nps_pipeline.defs.ingest.formats import load_source_settings
+from nps_pipeline.defs.ingest.readers import scan_landing_zone
+from nps_pipeline.defs.automation.jobs import daily_nps_job, stage_landing_zone_job
 from nps_pipeline.resources import NpsPipelineResource
 
 DAILY_WRITERS = [a.key.to_user_string() for a in nps_assets if a.partitions_def is not None]

@@ -15,8 +15,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
 
-from nps_pipeline.classify import category_of, with_category
-from nps_pipeline.formats import BLANK_CHARACTERS, CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from nps_pipeline.defs.nps.classify import category_of, with_category
+from nps_pipeline.defs.ingest.formats import BLANK_CHARACTERS, CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from nps_pipeline.storage import sql
 
 QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nps_pipeline.formats import (
+from nps_pipeline.defs.ingest.formats import (
     GOOGLE_TIMESTAMP,
     LayoutProblem,
     SourceSettings,

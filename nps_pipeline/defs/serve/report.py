@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from nps_pipeline.charts import SegmentBar, TrendPoint, segments_svg, trend_svg
+from nps_pipeline.defs.serve.charts import SegmentBar, TrendPoint, segments_svg, trend_svg
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, days_in, merged_day_files, sql
 
 REPORT_FILE = "report.html"

@@ -8,8 +8,8 @@ import secrets
 import duckdb
 import polars as pl
 
-from nps_pipeline.staging import FileManifest
-from nps_pipeline.themes import Lexicon, with_language_and_themes
+from nps_pipeline.defs.ingest.staging import FileManifest
+from nps_pipeline.defs.nps.themes import Lexicon, with_language_and_themes
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, chunks, replace_days, sql, write_relation_file
 
 

@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
-from nps_pipeline.assets import daily_upstream, nps_assets, published_warehouse
+from nps_pipeline.defs.serve.assets import published_warehouse
+from nps_pipeline.defs.shared import daily_upstream
+from nps_pipeline.graph import nps_assets
 from nps_pipeline.day_ledger import Ledger, run_days
 from nps_pipeline.resources import NpsPipelineResource
-from nps_pipeline.serve import Snapshot, current_snapshot
+from nps_pipeline.defs.serve.publish import Snapshot, current_snapshot
 from nps_pipeline.storage import WarehouseLayout, connect, count_rows, sql
 from nps_pipeline.tables import NPS_TABLES, SEGMENTED_TABLES
 from nps_pipeline.tables import TABLES as REGISTRY

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import polars as pl
 
-from nps_pipeline.formats import CANONICAL_COLUMNS, SourceSettings, settings_for
-from nps_pipeline.ingest import FileProblem, LandedFile, read_export
+from nps_pipeline.defs.ingest.formats import CANONICAL_COLUMNS, SourceSettings, settings_for
+from nps_pipeline.defs.ingest.readers import FileProblem, LandedFile, read_export
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
-from nps_pipeline.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
+from nps_pipeline.defs.ingest.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
 
 # Bump when parsing or validation rules change, so every file is staged again.
 STAGING_VERSION = 5

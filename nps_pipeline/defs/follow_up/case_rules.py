@@ -10,7 +10,7 @@ import polars as pl
 
 from nps_pipeline.settings import DEFAULT_SLA_HOURS, parse_sla_hours
 from nps_pipeline.storage import seed_file
-from nps_pipeline.themes import Lexicon, fold_text
+from nps_pipeline.defs.nps.themes import Lexicon, fold_text
 
 SEED_RULES = seed_file("case_rules.toml")
 PRIORITIES = ("P1", "P2", "P3")

@@ -2,8 +2,10 @@
 
 import dagster as dg
 
-from nps_pipeline.assets import nps_assets, daily_partitions, landing_files, validated_responses
-from nps_pipeline.checks import freshness_checks, published_table_checks
+from nps_pipeline.defs.ingest.assets import landing_files, validated_responses
+from nps_pipeline.defs.shared import daily_partitions
+from nps_pipeline.graph import nps_assets
+from nps_pipeline.defs.serve.checks import freshness_checks, published_table_checks
 
 daily_nps_job = dg.define_asset_job(
     "daily_nps",

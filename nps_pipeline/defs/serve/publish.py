@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nps_pipeline.ingest import IgnoredEntry
-from nps_pipeline.staging import FileManifest
+from nps_pipeline.defs.ingest.readers import IgnoredEntry
+from nps_pipeline.defs.ingest.staging import FileManifest
 from nps_pipeline.storage import (
     DAILY_TABLES, PER_FILE_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, count_rows,
     link_or_copy, partition_column, replace_file, sql, write_relation_file,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from nps_pipeline import aggregate
+from nps_pipeline.defs.nps import aggregate
 from nps_pipeline.storage import WarehouseLayout, replace_days, seed_file, sql, write_relation_file
 
 SEED_FILE = seed_file("industry_nps_benchmarks.csv")
