@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from nps_pipeline.defs.follow_up import lookback
 from nps_pipeline.defs.follow_up.case_rules import load_case_rules
-from nps_pipeline.defs.follow_up.cases import case_candidates
+from nps_pipeline.defs.follow_up.case_assignment import case_candidates
 from nps_pipeline.storage import WarehouseLayout, connect, sql
 from tests.conftest import Pipeline
 from tests.test_cases import export

@@ -4,6 +4,8 @@ import dagster as dg
 import polars as pl
 
 from nps_pipeline.defs.follow_up import cases, followup, handoff
+from nps_pipeline.defs.follow_up.case_metrics import materialise_case_metrics
+from nps_pipeline.defs.follow_up.case_schema import ACTIVE_STATUSES
 from nps_pipeline.defs.follow_up.case_rules import CaseRules, CaseRulesError, load_case_rules
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.storage import sql
@@ -58,7 +60,7 @@ def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource)
     context.log.info(
         f"{run.responses_in_window} detractor responses in the window; {applied} status update(s) applied, {len(rejections)} rejected"
     )
-    open_cases = run.cases.filter(pl.col("status").is_in(cases.ACTIVE_STATUSES))
+    open_cases = run.cases.filter(pl.col("status").is_in(ACTIVE_STATUSES))
     by_priority = open_cases.group_by("priority").agg(pl.len().alias("open_cases")).sort("priority")
     return dg.MaterializeResult(
         metadata={
@@ -108,7 +110,7 @@ def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource)
 def case_metrics(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Close-the-loop metrics per day, week and owner: contacted within SLA, time to first contact, overdue cases, improved next scores."""
     with nps.writing() as con:
-        frame = cases.materialise_case_metrics(con, nps.layout, nps.timezone)
+        frame = materialise_case_metrics(con, nps.layout, nps.timezone)
     weeks = frame.filter((pl.col("period_type") == "week") & (pl.col("owner") == "all")).tail(8)
     return dg.MaterializeResult(
         metadata={

@@ -24,7 +24,8 @@ from pathlib import Path
 import polars as pl
 
 from nps_pipeline.defs.follow_up.case_store import CaseStore
-from nps_pipeline.defs.follow_up.cases import ACTIVE_STATUSES, CONTACTS_SCHEMA, case_store
+from nps_pipeline.defs.follow_up.case_schema import ACTIVE_STATUSES, CONTACTS_SCHEMA
+from nps_pipeline.defs.follow_up.cases import case_store
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, replace_file
 
 HANDOFF_COLUMNS = (
