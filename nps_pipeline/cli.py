@@ -22,7 +22,7 @@ def print_plan(start: dt.date, end: dt.date) -> None:
     from nps_pipeline import progress
     from nps_pipeline.defs.ingest import staging
     from nps_pipeline.defs.ingest.formats import load_source_settings
-    from nps_pipeline.defs.ingest.readers import scan_landing_zone
+    from nps_pipeline.defs.ingest.landing import scan_landing_zone
     from nps_pipeline.settings import Settings
     from nps_pipeline.storage import WarehouseLayout
 

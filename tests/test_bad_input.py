@@ -7,7 +7,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from nps_pipeline.defs.ingest.readers import FileProblem, LandedFile, read_export
+from nps_pipeline.defs.ingest.landing import FileProblem, LandedFile
+from nps_pipeline.defs.ingest.readers import read_export
 from tests.conftest import HEADER, Pipeline, rows_csv
 
 GOOD = "r1,2024-03-01T10:00:00Z,9,fine,c1,a@example.com,email,EMEA,Pro,support,gold,en"

@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from nps_pipeline.defs.ingest.formats import RECOMMEND_QUESTION, fold
-from nps_pipeline.defs.ingest.readers import FileProblem, LandedFile, read_export
+from nps_pipeline.defs.ingest.landing import FileProblem, LandedFile
+from nps_pipeline.defs.ingest.readers import read_export
 from tests.conftest import Pipeline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"

@@ -22,7 +22,7 @@ from nps_pipeline.defs.shared import daily_partitions
 from nps_pipeline.graph import nps_assets
 from nps_pipeline.day_ledger import Ledger
 from nps_pipeline.defs.ingest.formats import load_source_settings
-from nps_pipeline.defs.ingest.readers import scan_landing_zone
+from nps_pipeline.defs.ingest.landing import scan_landing_zone
 from nps_pipeline.defs.automation.jobs import daily_nps_job, stage_landing_zone_job
 from nps_pipeline.resources import NpsPipelineResource
 

@@ -10,7 +10,7 @@ from nps_pipeline import progress
 from nps_pipeline.defs.serve import publish as serve
 from nps_pipeline.defs.ingest import staging
 from nps_pipeline.defs.ingest.formats import load_source_settings, settings_for
-from nps_pipeline.defs.ingest.readers import landing_entries, scan_landing_zone
+from nps_pipeline.defs.ingest.landing import landing_entries, scan_landing_zone
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.storage import atomic_write_bytes, sql
 from nps_pipeline.defs.shared import CROSS_DAY, CATALOGUE, timed, markdown_preview

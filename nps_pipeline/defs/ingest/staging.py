@@ -19,7 +19,8 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.defs.ingest.formats import CANONICAL_COLUMNS, SourceSettings, settings_for
-from nps_pipeline.defs.ingest.readers import FileProblem, LandedFile, read_export
+from nps_pipeline.defs.ingest.landing import FileProblem, LandedFile
+from nps_pipeline.defs.ingest.readers import read_export
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
 from nps_pipeline.defs.ingest.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
 

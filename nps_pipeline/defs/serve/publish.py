@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nps_pipeline.defs.ingest.readers import IgnoredEntry
+from nps_pipeline.defs.ingest.landing import IgnoredEntry
 from nps_pipeline.defs.ingest.staging import FileManifest
 from nps_pipeline.storage import (
     DAILY_TABLES, PER_FILE_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, count_rows,
