@@ -12,7 +12,7 @@ import polars as pl
 from nps_pipeline import day_ledger, observe, progress
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.settings import Settings
-from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, count_rows, days_in, sql
+from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, WarehouseLayout, count_rows, days_in, sql
 
 SETTINGS = Settings.from_env()
 daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date, timezone=SETTINGS.timezone)
@@ -166,6 +166,11 @@ def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
     return days
 
 
+def scope(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> tuple[WarehouseLayout, list[dt.date]]:
+    """What an asset works on in this run: the warehouse and its days (the prologue every asset shares)."""
+    return nps.layout, window_days(context)
+
+
 def window_label(days: list[dt.date]) -> str:
     return days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()}..{days[-1].isoformat()}"
 
@@ -188,3 +193,22 @@ def markdown_preview(frame: pl.DataFrame, limit: int = 20, total: int | None = N
     if total > limit:
         lines.append(f"\n… {total - limit} more rows")
     return "\n".join(lines)
+
+
+def configured_or_shipped(load_configured, load_shipped, errors: tuple[type[Exception], ...], reason: str):
+    """A configured file, or the shipped one with the reason (``reason`` formatted with the error) the configured one failed."""
+    try:
+        return load_configured(), None
+    except errors as error:
+        return load_shipped(), reason.format(error=error)
+
+
+def setting_check(check_name: str, problem: str | None, in_use: str, **metadata) -> dg.AssetCheckResult:
+    """The check on a configured file or setting: an error that names the problem, else what is in use."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=problem is None,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=problem or in_use,
+        metadata=metadata or None,
+    )

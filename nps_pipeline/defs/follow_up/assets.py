@@ -9,16 +9,22 @@ from nps_pipeline.defs.follow_up.case_schema import ACTIVE_STATUSES
 from nps_pipeline.defs.follow_up.case_rules import CaseRules, CaseRulesError, load_case_rules
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.storage import sql
-from nps_pipeline.defs.shared import CROSS_DAY, timed, window_days, markdown_preview, window_label
+from nps_pipeline.defs.shared import (
+    scope,
+    CROSS_DAY,
+    configured_or_shipped,
+    markdown_preview,
+    setting_check,
+    timed,
+    window_days,
+    window_label,
+)
 from nps_pipeline.defs.nps.assets import responses
 
 
 def _case_rules(nps: NpsPipelineResource) -> tuple[CaseRules, str | None]:
     """The configured case rules, or the shipped ones with the reason the configured ones failed."""
-    try:
-        return nps.case_rules(), None
-    except CaseRulesError as error:
-        return load_case_rules(), f"{error}; the shipped case rules are used instead"
+    return configured_or_shipped(nps.case_rules, load_case_rules, (CaseRulesError,), "{error}; the shipped case rules are used instead")
 
 
 @dg.asset(
@@ -42,8 +48,7 @@ def _case_rules(nps: NpsPipelineResource) -> tuple[CaseRules, str | None]:
 @timed
 def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Detractor cases: one open case per customer, priority and owner queue from the rules, statuses merged from the updates folder."""
-    layout = nps.layout
-    days = window_days(context)
+    layout, days = scope(context, nps)
     rules, problem = _case_rules(nps)
     if problem:
         context.log.error(problem)
@@ -88,12 +93,7 @@ def detractor_cases(context: dg.AssetExecutionContext, nps: NpsPipelineResource)
             ),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name="case_rules_valid",
-                passed=problem is None,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=problem or f"rules from {rules.path}",
-            ),
+            setting_check("case_rules_valid", problem, f"rules from {rules.path}"),
             dg.AssetCheckResult(
                 check_name="case_updates_valid",
                 passed=not rejections and not run.file_problems,
@@ -151,8 +151,7 @@ def crm_handoff(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
 @timed
 def detractor_followups(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Detractor follow-ups: every detractor response with its case, the case's priority, SLA due time and status."""
-    layout = nps.layout
-    days = window_days(context)
+    layout, days = scope(context, nps)
     with nps.writing() as con:
         written = followup.materialise_detractor_followups(con, layout, days)
         by_priority = con.sql(

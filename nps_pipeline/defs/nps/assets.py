@@ -11,23 +11,24 @@ from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.storage import sql
 from nps_pipeline.defs.nps.weighting import WeightingFileError, load_population
 from nps_pipeline.defs.shared import (
+    scope,
     CROSS_DAY,
     DAILY,
     timed,
-    window_days,
     latest_windows,
     markdown_preview,
     window_label,
+    configured_or_shipped,
+    setting_check,
 )
 from nps_pipeline.defs.ingest.assets import validated_responses, quarantine
 
 
 def _lexicon(nps: NpsPipelineResource) -> tuple[Lexicon, str | None]:
     """The configured theme lexicon, or the shipped one with the reason the configured one failed."""
-    try:
-        return nps.lexicon(), None
-    except LexiconError as error:
-        return load_lexicon(), f"NPS_THEME_LEXICON_FILE: {error}; the shipped lexicon is used instead"
+    return configured_or_shipped(
+        nps.lexicon, load_lexicon, (LexiconError,), "NPS_THEME_LEXICON_FILE: {error}; the shipped lexicon is used instead"
+    )
 
 
 def _nps_summary(frame: pl.DataFrame) -> dict:
@@ -56,8 +57,7 @@ def _nps_summary(frame: pl.DataFrame) -> dict:
 @timed
 def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Responses: one row per distinct valid response, the latest version of each response_id, classified, with language and themes."""
-    layout = nps.layout
-    days = window_days(context)
+    layout, days = scope(context, nps)
     lexicon, problem = _lexicon(nps)
     if problem:
         context.log.error(problem)
@@ -74,11 +74,9 @@ def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
             "theme_lexicon": ", ".join(lexicon.sources),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name="theme_lexicon_valid",
-                passed=problem is None,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=problem or f"{lexicon.terms.height} terms for {len(lexicon.themes)} themes from {', '.join(lexicon.sources)}",
+            setting_check(
+                "theme_lexicon_valid", problem,
+                f"{lexicon.terms.height} terms for {len(lexicon.themes)} themes from {', '.join(lexicon.sources)}",
             )
         ],
     )
@@ -94,8 +92,7 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
     ``nps_themes_daily``. Its metadata repeats on every day of a range, so it is numbers only: the
     pictures are on ``nps_windows`` and ``nps_report``.
     """
-    layout = nps.layout
-    days = window_days(context)
+    layout, days = scope(context, nps)
     lexicon, _ = _lexicon(nps)
     with nps.writing() as con:
         counts = aggregate.materialise_nps_score_counts_daily(con, layout, days, nps.attribute_dimensions)
@@ -122,8 +119,7 @@ def nps_daily(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
 @timed
 def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """NPS windows: trailing 7/28/90 days and calendar weeks, months, quarters per segment, with bounds and change tests."""
-    layout = nps.layout
-    days = window_days(context)
+    layout, days = scope(context, nps)
     with nps.writing() as con:
         written = aggregate.materialise_nps_windows(con, layout, days, nps.low_sample_threshold)
         frame = latest_windows(con, nps, "nps_windows", "select_window_overview", written, days[-1])
@@ -162,8 +158,7 @@ def nps_windows(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> 
 @timed
 def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Weighted NPS: each window's overall NPS post-stratified to population shares, beside the unweighted one."""
-    layout = nps.layout
-    days = window_days(context)
+    layout, days = scope(context, nps)
     population, problem = None, None
     if nps.weighting_file:
         try:
@@ -181,12 +176,9 @@ def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineReso
             f"(strata {', '.join(population.strata)}): check the column names and values"
         )
         context.log.error(problem)
-    check = dg.AssetCheckResult(
-        check_name="weighting_file_valid",
-        passed=problem is None,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=problem
-        or (f"weighted by {population.description}" if population else "no NPS_WEIGHTING_FILE set: unweighted only"),
+    check = setting_check(
+        "weighting_file_valid", problem,
+        f"weighted by {population.description}" if population else "no NPS_WEIGHTING_FILE set: unweighted only",
     )
     return dg.MaterializeResult(
         metadata={
@@ -220,8 +212,7 @@ def nps_windows_weighted(context: dg.AssetExecutionContext, nps: NpsPipelineReso
 @timed
 def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg.MaterializeResult:
     """Benchmark comparison: overall NPS per window beside published figures for the configured industry."""
-    layout = nps.layout
-    days = window_days(context)
+    layout, days = scope(context, nps)
     with nps.writing() as con:
         industries, file_problem = benchmarks.materialise_industry_benchmarks(con, layout, nps.benchmarks_file)
         written = benchmarks.materialise_nps_benchmark_comparison(con, layout, days, nps.benchmark_industry)
@@ -229,12 +220,12 @@ def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipeline
     known = nps.benchmark_industry.strip().lower() in {i.lower() for i in industries}
     if file_problem:
         context.log.error(file_problem)
-    if not nps.benchmark_industry:
-        description = "no NPS_BENCHMARK_INDUSTRY set: nothing compared"
-    elif known:
-        description = f"compared with {nps.benchmark_industry}"
-    else:
-        description = f"NPS_BENCHMARK_INDUSTRY {nps.benchmark_industry!r} is not in the benchmarks; known: {'; '.join(industries)}"
+    unknown = (
+        f"NPS_BENCHMARK_INDUSTRY {nps.benchmark_industry!r} is not in the benchmarks; known: {'; '.join(industries)}"
+        if nps.benchmark_industry and not known
+        else None
+    )
+    in_use = f"compared with {nps.benchmark_industry}" if nps.benchmark_industry else "no NPS_BENCHMARK_INDUSTRY set: nothing compared"
     return dg.MaterializeResult(
         metadata={
             "window": window_label(days),
@@ -243,18 +234,7 @@ def nps_benchmark_comparison(context: dg.AssetExecutionContext, nps: NpsPipeline
             "latest": dg.MetadataValue.md(markdown_preview(latest)),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name="benchmark_industry_known",
-                passed=not nps.benchmark_industry or known,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=description,
-                metadata={"industries": industries},
-            ),
-            dg.AssetCheckResult(
-                check_name="benchmarks_file_readable",
-                passed=file_problem is None,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=file_problem or f"benchmarks from {nps.benchmarks_file or 'the shipped seed'}",
-            ),
+            setting_check("benchmark_industry_known", unknown, in_use, industries=industries),
+            setting_check("benchmarks_file_readable", file_problem, f"benchmarks from {nps.benchmarks_file or 'the shipped seed'}"),
         ],
     )
