@@ -9,7 +9,7 @@ import pytest
 
 from nps_pipeline.defs.nps import themes
 
-LABELLED = Path(__file__).resolve().parent.parent / "data" / "eval" / "labelled_comments.csv"
+LABELLED = Path(__file__).resolve().parents[2] / "data" / "eval" / "labelled_comments.csv"
 
 
 @pytest.fixture(scope="module")

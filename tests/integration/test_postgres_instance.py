@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from tests.conftest import rows_csv
-from tests.dagster_dev import BIN, ROOT, dagster_home
+from tests.integration.dagster_dev import BIN, ROOT, dagster_home
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import duckdb
 
 from tests.conftest import rows_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_wheel_carries_sql_and_seeds_and_runs_a_day_outside_the_checkout(tmp_path):

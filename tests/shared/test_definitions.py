@@ -48,7 +48,7 @@ def test_dg_checks_and_lists_the_project():
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     dg_bin = Path(sys.executable).parent / "dg"
     checked = subprocess.run([str(dg_bin), "check", "defs"], cwd=root, capture_output=True, text=True, timeout=600)
     assert checked.returncode == 0, (checked.stdout + checked.stderr)[-3000:]
@@ -64,7 +64,7 @@ def test_readme_and_docs_links_stay_inside_the_repository():
     import re
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
 
     def anchor(title: str) -> str:
         return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
@@ -99,7 +99,7 @@ def test_settings_are_declared_once_and_the_docs_table_is_theirs():
     from nps_pipeline.resources import NpsPipelineResource
     from nps_pipeline.settings import READ_BY_US, Settings, SettingsError, markdown_table
 
-    operations = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text(encoding="utf-8")
+    operations = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
     assert markdown_table() in operations, "paste `python -m nps_pipeline.settings` into docs/operations.md's settings table"
     resource_fields = set(NpsPipelineResource.model_fields) - {"pseudonym_key"}
     assert resource_fields == {s.field for s in READ_BY_US if s.resource}

@@ -15,7 +15,7 @@ from nps_pipeline.defs.ingest.landing import FileProblem, LandedFile
 from nps_pipeline.defs.ingest.readers import read_export
 from tests.conftest import Pipeline
 
-FIXTURES = Path(__file__).parent / "fixtures" / "exports"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "exports"
 MARCH_1, MARCH_2 = dt.date(2024, 3, 1), dt.date(2024, 3, 2)
 
 

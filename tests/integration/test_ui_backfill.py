@@ -10,7 +10,7 @@ import duckdb
 
 from nps_pipeline.graph import nps_assets
 from tests.conftest import rows_csv
-from tests.dagster_dev import dagster_dev, dagster_home
+from tests.integration.dagster_dev import dagster_dev, dagster_home
 
 
 def _of_backfill(backfill_id):

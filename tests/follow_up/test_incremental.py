@@ -13,7 +13,7 @@ from nps_pipeline.defs.nps import dedupe
 from nps_pipeline.defs.follow_up.case_store import CaseStore
 from nps_pipeline.storage import WarehouseLayout, connect
 from tests.conftest import Pipeline
-from tests.test_cases import UPDATES, export
+from tests.follow_up.test_cases import UPDATES, export
 
 NIGHTS = {
     "2026-03-02": [

@@ -49,7 +49,7 @@ def test_one_partition(pipeline):
 def demo_run(tmp_path_factory):
     pipeline = Pipeline(
         tmp_path_factory.mktemp("demo"),
-        weighting_file=str(Path(__file__).resolve().parent.parent / "data" / "seeds" / "demo_population_shares.csv"),
+        weighting_file=str(Path(__file__).resolve().parents[2] / "data" / "seeds" / "demo_population_shares.csv"),
         benchmark_industry="Software & SaaS",
     )
     write_landing_zone(pipeline.landing, responses=3000, days=30, end_date=dt.date(2024, 3, 30), seed=3)

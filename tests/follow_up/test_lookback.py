@@ -15,8 +15,8 @@ from nps_pipeline.defs.follow_up.case_rules import load_case_rules
 from nps_pipeline.defs.follow_up.case_assignment import case_candidates
 from nps_pipeline.storage import WarehouseLayout, connect, sql
 from tests.conftest import Pipeline
-from tests.test_cases import export
-from tests.test_incremental import _run_nights
+from tests.follow_up.test_cases import export
+from tests.follow_up.test_incremental import _run_nights
 
 FLAGS = ["response_id", "respondent_key", "previous_score", "repeat_detractor", "worsening", "priority_points"]
 DAY = dt.date(2026, 3, 1)

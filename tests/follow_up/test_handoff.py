@@ -12,8 +12,8 @@ from nps_pipeline.defs.follow_up import handoff
 from nps_pipeline.settings import Settings, SettingsError
 from nps_pipeline.storage import WarehouseLayout
 from tests.conftest import Pipeline
-from tests.test_cases import UPDATES, export
-from tests.test_incremental import CONTACT_C2, NIGHTS, _case_of
+from tests.follow_up.test_cases import UPDATES, export
+from tests.follow_up.test_incremental import CONTACT_C2, NIGHTS, _case_of
 
 
 def _manifest(pipeline: Pipeline) -> dict:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 
 

@@ -14,7 +14,7 @@ import polars as pl
 
 from tests.conftest import Pipeline
 
-HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+HOSTILE = Path(__file__).parent.parent / "fixtures" / "hostile"
 
 
 def land_fixture(pipeline: Pipeline, name: str, as_name: str | None = None) -> Path:

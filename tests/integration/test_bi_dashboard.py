@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.test_cases import DAY_1, DAY_2, DAY_3, export
+from tests.follow_up.test_cases import DAY_1, DAY_2, DAY_3, export
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BI_PYTHON = ROOT / ".venv-bi" / "bin" / "python"
 SUPERSET_DIR = ROOT / "bi" / "superset"
 

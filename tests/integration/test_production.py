@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from tests.conftest import rows_csv
-from tests.dagster_dev import BIN, ROOT, dagster_dev, dagster_home
+from tests.integration.dagster_dev import BIN, ROOT, dagster_dev, dagster_home
 
 BI_READER = textwrap.dedent(
     """

@@ -9,7 +9,7 @@ import pytest
 from nps_pipeline.object_store import Mirror, ObjectStore
 from nps_pipeline.resources import NpsPipelineResource
 from tests.conftest import Pipeline, rows_csv
-from tests.dagster_dev import free_port
+from tests.integration.dagster_dev import free_port
 
 
 @pytest.fixture
