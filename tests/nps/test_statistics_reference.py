@@ -189,10 +189,35 @@ def test_windows_from_summed_counts_equal_direct_computation(con, tmp_path, rows
         if w["prev_n"]:
             previous = 100 * (w["prev_p"] - w["prev_d"]) / w["prev_n"]
             assert w["nps_change"] == pytest.approx(w["nps"] - previous, abs=1e-9)
-            assert w["significant_change"] == (w["change_p_value"] < 0.05)
         else:
-            assert w["change_p_value"] is None and not w["significant_change"]
+            assert w["change_p_value"] is None and w["significant_change"] is None
     assert checked["low_sample"].to_list() == [n < 30 for n in checked["n"]]
+    assert checked["previous_low_sample"].to_list() == [n < 30 for n in checked["prev_n"]]
+    # Coverage of the previous window: the spine's days in it (70 days from FIRST_DAY).
+    spine = {FIRST_DAY + dt.timedelta(days=i) for i in range(70)}
+    for w in checked.iter_rows(named=True):
+        covered = sum(1 for i in range((w["previous_end"] - w["previous_start"]).days + 1) if w["previous_start"] + dt.timedelta(days=i) in spine)
+        assert w["previous_days_covered"] == covered
+        assert w["previous_complete"] == (covered == (w["previous_end"] - w["previous_start"]).days + 1)
+    # A change is tested only when both windows are complete and neither is low-sample, and decided on
+    # Benjamini-Hochberg q-values across the tests of one window type and end, computed here independently.
+    eligible = lambda w: (  # noqa: E731
+        w["prev_n"] > 0 and w["complete"] and w["previous_complete"] and w["n"] >= 30 and w["prev_n"] >= 30 and w["change_z"] is not None
+    )
+    families: dict[tuple, list[dict]] = {}
+    for w in checked.iter_rows(named=True):
+        if eligible(w):
+            families.setdefault((w["window_type"], w["window_end"]), []).append(w)
+        else:
+            assert w["significant_change"] is None and w["change_q_value"] is None and w["change_not_tested"]
+    for tests in families.values():
+        ordered = sorted(tests, key=lambda w: w["change_p_value"])
+        m, q_next = len(ordered), 1.0
+        for rank in range(m, 0, -1):
+            w = ordered[rank - 1]
+            q_next = min(q_next, w["change_p_value"] * m / rank)
+            assert w["change_q_value"] == pytest.approx(q_next, abs=1e-12)
+            assert w["significant_change"] == (q_next < 0.05) and w["change_not_tested"] is None
     # The change is only ever tested against the window right before, sharing no day with it.
     assert (checked["previous_end"] + dt.timedelta(days=1) == checked["window_start"]).all()
     trailing = checked.filter(pl.col("window_type").str.starts_with("trailing"))

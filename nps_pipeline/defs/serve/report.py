@@ -136,7 +136,8 @@ th:first-child, td:first-child {{ text-align: left; }}
 <h1>Net Promoter Score to {as_of}</h1>
 <p class="note">Generated {generated} from {warehouse}. Every figure is computed from summed counts of each score;
 bounds are 95 % adjusted-Wald intervals (Rocks 2016; Lewis and Sauro); a change is tested only against the
-window right before it, which shares no day with it (z on adjusted-Wald variances; significant at p &lt; 0.05).
+window right before it, which shares no day with it (z on adjusted-Wald variances), only when both windows are complete and
+neither is low sample; it is significant when its Benjamini-Hochberg q-value across the segments of that window is under 0.05.
 Windows with fewer than {threshold} responses are flagged low sample.</p>
 <h2>Latest windows</h2>
 {latest}
