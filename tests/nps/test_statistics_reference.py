@@ -367,3 +367,57 @@ def test_raking_matches_every_margin(counts, shares):
         for name, target in zip(names, targets):
             got = weighted.filter(pl.col("cell_values").list.get(position) == name)["wn"].sum() / total
             assert got == pytest.approx(target / sum(targets), abs=1e-7)
+
+
+def _stationary_counts(rng: np.random.Generator, days: int, per_day: float) -> pl.DataFrame:
+    """Daily score counts of a history where nothing changes: every response a promoter, passive or
+    detractor with the same chances, in one of three regions and two tiers, overall and per segment."""
+    regions, tiers = ["EMEA", "NA", "APAC"], ["gold", "free"]
+    rows = []
+    for day in range(days):
+        date = FIRST_DAY + dt.timedelta(days=day)
+        cells = rng.multinomial(rng.poisson(per_day), [1 / 6] * 6).reshape(3, 2)
+        by_cell = {(r, t): rng.multinomial(cells[i, j], [0.45, 0.3, 0.25]) for i, r in enumerate(regions) for j, t in enumerate(tiers)}
+        def add(dimension, segment, counts):
+            for score, n in zip((10, 8, 3), counts):
+                if n:
+                    rows.append((date, dimension, segment, score, int(n)))
+        add("overall", "all", sum(by_cell.values()))
+        for r in regions:
+            add("region", r, sum(c for (rr, _), c in by_cell.items() if rr == r))
+        for t in tiers:
+            add("customer_tier", t, sum(c for (_, tt), c in by_cell.items() if tt == t))
+    return pl.DataFrame(rows, schema={"response_date": pl.Date, "dimension": pl.String, "segment": pl.String, "score": pl.Int8, "responses": pl.Int64}, orient="row")
+
+
+def test_on_a_stationary_history_at_most_five_percent_of_days_carry_a_false_flag(con, tmp_path):
+    """Nothing changes, so every flag is false: per window type, the share of (window, end day) with any flag is at most 5 %.
+
+    Without the q-values (one test per segment at p < 0.05) it is about 1 - 0.95^6, a quarter of the days.
+    """
+    rng = np.random.default_rng(20261206)
+    days, flagged, families, raw = 730, {}, {}, {}
+    for replication in range(12):
+        counts_file = tmp_path / f"counts_{replication}.parquet"
+        _stationary_counts(rng, days, 45.0).write_parquet(counts_file)
+        spine = [FIRST_DAY + dt.timedelta(days=i) for i in range(days)]
+        windows = con.sql(
+            sql("select_nps_windows"),
+            params={"files": [str(counts_file)], "spine": spine, "range_start": spine[0], "range_end": spine[-1],
+                    "low_sample_threshold": 30, "significance_level": 0.05},
+        ).pl()
+        per_family = (
+            windows.filter(pl.col("change_not_tested").is_null())
+            .group_by("window_type", "window_end")
+            .agg(pl.col("significant_change").any().alias("any_flag"), (pl.col("change_p_value") < 0.05).any().alias("any_raw"))
+        )
+        totals = per_family.group_by("window_type").agg(pl.len(), pl.col("any_flag").sum(), pl.col("any_raw").sum())
+        for kind, n, any_flag, any_raw in totals.iter_rows():
+            families[kind] = families.get(kind, 0) + n
+            flagged[kind] = flagged.get(kind, 0) + any_flag
+            raw[kind] = raw.get(kind, 0) + any_raw
+    shares = {kind: flagged[kind] / families[kind] for kind in families}
+    assert set(shares) == {"trailing_7d", "trailing_28d", "trailing_90d", "week", "month", "quarter"}
+    assert all(share <= 0.05 for share in shares.values()), (shares, families)
+    # The same tests decided on raw p-values flag far more days: the simulation can tell the two apart.
+    assert all(raw[kind] / families[kind] > 0.1 for kind in families if kind.startswith("trailing")), raw
