@@ -177,7 +177,7 @@ def check(setting: Setting, value: Any) -> None:
     """Raise SettingsError when ``value`` breaks the setting's rule."""
     problem = setting.rule(value) if setting.rule else None
     if problem:
-        raise SettingsError(f"{setting.env}: {value!r} {problem}" if problem.startswith("is ") else f"{setting.env}: {value} {problem}")
+        raise SettingsError(f"{setting.env}: {value!r} {problem}")
 
 
 def _check_all(self) -> None:

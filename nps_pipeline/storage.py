@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.observe import stage
-from nps_pipeline.tables import DAILY_TABLES, PER_FILE_TABLES, SINGLE_FILE_TABLES, partition_column  # noqa: F401 - used beside storage
+from nps_pipeline.tables import partition_column
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Where the package ships its SQL and seeds in a wheel (nps_pipeline/sql, nps_pipeline/seeds), and

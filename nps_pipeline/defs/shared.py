@@ -12,7 +12,8 @@ import polars as pl
 from nps_pipeline import day_ledger, observe, progress
 from nps_pipeline.resources import NpsPipelineResource
 from nps_pipeline.settings import Settings
-from nps_pipeline.storage import DAILY_TABLES, SCHEMA_FILE, WarehouseLayout, count_rows, days_in, sql
+from nps_pipeline.storage import SCHEMA_FILE, WarehouseLayout, count_rows, days_in, sql
+from nps_pipeline.tables import DAILY_TABLES
 
 SETTINGS = Settings.from_env()
 daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date, timezone=SETTINGS.timezone)

@@ -43,26 +43,26 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()[:16]
 
 
-def _moved_days(nps: NpsPipelineResource, sources: set[str]) -> set[str]:
-    """Days of older versions, in other files, of responses these files now keep on another day."""
+def _moved_days(nps: NpsPipelineResource, sources: set[str]) -> dict[str, set[str]]:
+    """Per file: days of older versions, in other files, of responses the file now keeps on another day (one scan)."""
     index = nps.layout.superseded
     if not sources or not index.exists():
-        return set()
+        return {}
     moved = (
         pl.scan_parquet(index)
         .filter(pl.col("kept_source_file").is_in(list(sources)) & (pl.col("response_date") != pl.col("kept_response_date")))
-        .select(pl.col("response_date").cast(pl.String))
-        .unique()
+        .group_by("kept_source_file")
+        .agg(pl.col("response_date").cast(pl.String).unique())
         .collect()
     )
-    return set(moved["response_date"].to_list())
+    return {file: set(days) for file, days in moved.iter_rows()}
 
 
 def _materialised_since_staged(
-    nps: NpsPipelineResource, ledger: Ledger, manifest: staging.FileManifest, first: dt.date, last: dt.date
+    ledger: Ledger, manifest: staging.FileManifest, moved: set[str], first: dt.date, last: dt.date
 ) -> bool:
     """Whether every day this file version touches was written by each daily asset after it was staged."""
-    needed = {d for d in (*manifest.days, *manifest.replaced_days)} | _moved_days(nps, {manifest.source_file})
+    needed = {*manifest.days, *manifest.replaced_days, *moved}
     needed_days = {day for d in needed if first <= (day := dt.date.fromisoformat(d)) <= last}
     staged_at = dt.datetime.fromisoformat(manifest.ingested_at)
     return all(needed_days <= ledger.written_since(writer, staged_at) for writer in DAILY_WRITERS)
@@ -93,11 +93,11 @@ def evaluate_landing_zone(context: dg.SensorEvaluationContext, nps: NpsPipelineR
     # A file version whose days were all materialised since it was staged (by a CLI run, a backfill
     # from the UI, `make demo`) is done: it is remembered, and triggers nothing.
     ledger = Ledger.load(nps.layout)
-    done = [m for m in fresh if _materialised_since_staged(nps, ledger, m, first, last)]
+    moved = _moved_days(nps, {m.source_file for m in fresh if m.status == "staged"})
+    done = [m for m in fresh if _materialised_since_staged(ledger, m, moved.get(m.source_file, set()), first, last)]
     handled.update({m.file_id: f"{m.fingerprint}@{m.ingested_at}" for m in done})
     fresh = [m for m in fresh if m not in done]
-    days = {d for m in fresh for d in (*m.days, *m.replaced_days)}
-    days |= _moved_days(nps, {m.source_file for m in fresh if m.status == "staged"})
+    days = {d for m in fresh for d in (*m.days, *m.replaced_days, *moved.get(m.source_file, set()))}
     in_range = [d for d in (dt.date.fromisoformat(x) for x in days) if first <= d <= last]
     fresh_key = _digest([f"{m.file_id}:{m.fingerprint}@{m.ingested_at}" for m in fresh])
     for start, end in consecutive_ranges(in_range):

@@ -25,9 +25,9 @@ import polars as pl
 from nps_pipeline.defs.ingest.landing import IgnoredEntry
 from nps_pipeline.defs.ingest.staging import FileManifest
 from nps_pipeline.storage import (
-    DAILY_TABLES, PER_FILE_TABLES, SCHEMA_FILE, SINGLE_FILE_TABLES, WarehouseLayout, atomic_write_bytes, count_rows,
-    link_or_copy, partition_column, replace_file, sql, write_relation_file,
+    SCHEMA_FILE, WarehouseLayout, atomic_write_bytes, count_rows, link_or_copy, replace_file, sql, write_relation_file,
 )
+from nps_pipeline.tables import DAILY_TABLES, PER_FILE_TABLES, SINGLE_FILE_TABLES, partition_column
 
 QUARANTINE_SCHEMA = {
     "source_file": pl.String,
