@@ -5,14 +5,21 @@ WITH trimmed AS (
         -- The caller strips spaces, tabs, no-break spaces and NUL bytes around each value.
         nullif(response_id, '') AS response_id,
         nullif(score, '') AS score,
-        nullif(submitted_at, '') AS submitted_at
+        nullif(submitted_at, '') AS submitted_at,
+        -- Plain ISO 8601 (a date, a time, an offset or Z joined to it) has no zone written apart: the zone parsing below is skipped for it.
+        coalesce(regexp_full_match(
+            submitted_at,
+            '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?)?'
+        ), false) AS plain_iso,
+        -- The source's own formats are tried on plain ISO text only when one of them could read it otherwise ($formats_read_iso).
+        CASE WHEN NOT plain_iso OR $formats_read_iso THEN try_strptime(submitted_at, $formats) END AS format_value
     FROM export_rows
 ),
 zoned AS (
     -- A zone after the time, spaced or as GMT/UTC ("10:15:33 AM GMT+1", "10:00:00 -0800"): the local time and its offset apart.
     SELECT
         *,
-        regexp_extract(submitted_at, '\s+(?:(?:GMT|UTC)(?:[+-][0-9]{1,2}(?::?[0-9]{2})?)?|[+-][0-9]{2}(?::?[0-9]{2})?)$', 0) AS zone_suffix,
+        CASE WHEN plain_iso THEN '' ELSE regexp_extract(submitted_at, '\s+(?:(?:GMT|UTC)(?:[+-][0-9]{1,2}(?::?[0-9]{2})?)?|[+-][0-9]{2}(?::?[0-9]{2})?)$', 0) END AS zone_suffix,
         CASE WHEN zone_suffix <> '' THEN rtrim(left(submitted_at, length(submitted_at) - length(zone_suffix))) END AS zoned_local,
         CASE WHEN zone_suffix <> '' THEN
             (CASE WHEN contains(zone_suffix, '-') THEN -1 ELSE 1 END) * (
@@ -20,24 +27,24 @@ zoned AS (
                 + coalesce(CAST(nullif(regexp_extract(zone_suffix, '[+-]([0-9]{1,2}?):?([0-9]{2})?$', 2), '') AS INTEGER), 0)
             )
         END AS zone_offset_minutes,
-        coalesce(try_strptime(zoned_local, $formats), try_cast(zoned_local AS TIMESTAMP)) AS zoned_local_value,
+        CASE WHEN zone_suffix <> '' THEN coalesce(try_strptime(zoned_local, $formats), try_cast(zoned_local AS TIMESTAMP)) END AS zoned_local_value,
         -- A zone written as a word after the time ("10:00 PST", "10:00 Europe/Paris"); AM/PM is not one.
-        CASE WHEN zone_suffix = '' THEN regexp_extract(submitted_at, '[0-9](?:\s*[AaPp][Mm])?\s+([A-Za-z][A-Za-z_]*(?:[/+-][A-Za-z0-9_+-]+)*)$', 1) ELSE '' END AS zone_word_found,
+        CASE WHEN zone_suffix = '' AND NOT plain_iso THEN regexp_extract(submitted_at, '[0-9](?:\s*[AaPp][Mm])?\s+([A-Za-z][A-Za-z_]*(?:[/+-][A-Za-z0-9_+-]+)*)$', 1) ELSE '' END AS zone_word_found,
         CASE WHEN upper(zone_word_found) IN ('AM', 'PM') THEN '' ELSE zone_word_found END AS zone_word,
         CASE WHEN zone_word <> '' THEN rtrim(left(submitted_at, length(submitted_at) - length(zone_word))) END AS named_local,
-        coalesce(try_strptime(named_local, $formats), try_cast(named_local AS TIMESTAMP)) AS named_local_value
+        CASE WHEN zone_word <> '' THEN coalesce(try_strptime(named_local, $formats), try_cast(named_local AS TIMESTAMP)) END AS named_local_value
     FROM trimmed
 ),
 typed AS (
     SELECT
-        * EXCLUDE (zone_suffix, zoned_local, zone_offset_minutes, zoned_local_value, zone_word_found, zone_word, named_local, named_local_value),
+        * EXCLUDE (plain_iso, format_value, zone_suffix, zoned_local, zone_offset_minutes, zoned_local_value, zone_word_found, zone_word, named_local, named_local_value),
         CASE WHEN regexp_full_match(score, '[+-]?[0-9]{1,9}([.,]0+)?')
             THEN CAST(regexp_replace(score, '[.,]0+$', '') AS BIGINT) END AS score_value,
         CASE
             WHEN regexp_full_match(submitted_at, '[0-9]{9,10}(\.[0-9]+)?')
                 THEN to_timestamp(CAST(submitted_at AS DOUBLE))
-            WHEN try_strptime(submitted_at, $formats) IS NOT NULL
-                THEN timezone($source_timezone, try_strptime(submitted_at, $formats))
+            WHEN format_value IS NOT NULL
+                THEN timezone($source_timezone, format_value)
             WHEN zoned_local_value IS NOT NULL
                 THEN timezone('UTC', zoned_local_value - to_minutes(zone_offset_minutes))
             -- A zone word that is neither an IANA name nor a known abbreviation leaves the time unparsed, for the rules to report.

@@ -140,3 +140,29 @@ def test_tabs_no_break_spaces_byte_order_marks_and_nul_bytes_around_values_are_b
     assert reasons == {5: "score is missing"}
     assert valid["score_value"].to_list() == [9, 10, 7, 8, 9]
     assert valid["response_id"].to_list()[3] == "r"
+
+
+def test_plain_iso_text_skips_the_zone_parsing_but_not_a_format_that_reads_it_otherwise():
+    # Plain ISO 8601 takes a fast path; a source whose date_format reads the same text another way
+    # (year, day, month) still has its format applied, and an ISO-equivalent format changes nothing.
+    rows = [ok(submitted_at="2024-03-04 10:00:00"), ok(submitted_at="2024-03-04T10:00:00+02:00"), ok(submitted_at="2024-03-04")]
+    utc = dt.timezone.utc
+    year_day_month, reasons = validate_rows(
+        raw(rows), "UTC", dt.date(2024, 1, 1), as_arrived, timestamp_formats=["%Y-%d-%m %H:%M:%S"], source_timezone="Asia/Tokyo"
+    )
+    assert reasons.is_empty()
+    assert year_day_month["submitted_at_value"].to_list() == [
+        dt.datetime(2024, 4, 3, 1, 0, tzinfo=utc),
+        dt.datetime(2024, 3, 4, 8, 0, tzinfo=utc),
+        dt.datetime(2024, 3, 3, 15, 0, tzinfo=utc),
+    ]
+    for formats in ([], ["%Y-%m-%d %H:%M:%S", "%d.%m.%Y"]):
+        valid, reasons = validate_rows(
+            raw(rows), "UTC", dt.date(2024, 1, 1), as_arrived, timestamp_formats=formats, source_timezone="Asia/Tokyo"
+        )
+        assert reasons.is_empty()
+        assert valid["submitted_at_value"].to_list() == [
+            dt.datetime(2024, 3, 4, 1, 0, tzinfo=utc),
+            dt.datetime(2024, 3, 4, 8, 0, tzinfo=utc),
+            dt.datetime(2024, 3, 3, 15, 0, tzinfo=utc),
+        ]

@@ -39,6 +39,10 @@ ZONE_NAMES_IN_CAPITALS = ["EST", "MST", "HST", "CET", "EET", "WET", "MET"]
 ZONE_WORD = r"[0-9](?:\s*[AaPp][Mm])?\s+([A-Za-z][A-Za-z_]*(?:[/+-][A-Za-z0-9_+-]+)*)$"
 
 
+# Source formats that read a plain ISO 8601 text exactly as the ISO rules do: not tried on such text.
+ISO_EQUIVALENT_FORMATS = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"}
+
+
 def type_rows(
     rows: pl.DataFrame,
     timezone: str,
@@ -65,6 +69,7 @@ def type_rows(
             "source_timezone": source_timezone or timezone,
             # DuckDB refuses an empty format list; this one matches only the literal text '%no format%'.
             "formats": list(timestamp_formats or ["%%no format%%"]),
+            "formats_read_iso": any(f.startswith("%Y-") and f not in ISO_EQUIVALENT_FORMATS for f in timestamp_formats or []),
             "zone_abbreviations": list(ZONE_ABBREVIATIONS),
             "zone_offset_minutes": list(ZONE_ABBREVIATIONS.values()),
             "zone_names_in_capitals": ZONE_NAMES_IN_CAPITALS,
