@@ -219,14 +219,14 @@ def test_a_file_over_the_rejected_share_is_held_back_alone(pipeline):
 def test_an_unforeseen_read_error_is_reported_for_that_file_only(pipeline, monkeypatch):
     import nps_pipeline.defs.ingest.staging as staging
 
-    real_read = staging.read_export
+    real_read = staging.read_export_batches
 
     def flaky(con, landed, *args):
         if landed.relative_path == "odd.csv":
             raise duckdb.IOException("IO Error: something unexpected\nstack trace")
-        return real_read(con, landed, *args)
+        yield from real_read(con, landed, *args)
 
-    monkeypatch.setattr(staging, "read_export", flaky)
+    monkeypatch.setattr(staging, "read_export_batches", flaky)
     pipeline.land("odd.csv", rows_csv(GOOD))
     pipeline.land("fine.csv", rows_csv(GOOD.replace("r1", "r2")))
     result = pipeline.run("2024-03-01", raise_on_error=False)

@@ -88,6 +88,7 @@ def validated_responses(context: dg.AssetExecutionContext, nps: NpsPipelineResou
                 manifest = staging.stage_file(
                     con, layout, landed, timezone=nps.timezone, start_date=nps.first_day,
                     previous=manifests.get(landed.file_id), settings=settings_for(landed.relative_path, sources),
+                    on_batch=lambda rows, name=landed.relative_path: bar.update(0, f"{name}: {rows:,} rows read"),
                 )
                 staged_now.append(manifest)
                 if manifest.status == "rejected":

@@ -10,8 +10,11 @@ import codecs
 import contextlib
 import csv
 import io
+import itertools
 import re
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -223,55 +226,101 @@ def _read_tolerant(path: Path, width: int, delimiter: str, quoted: bool = True) 
 NO_REJECTS = {"record": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
 
 
+@dataclass
+class DelimitedSource:
+    """A delimited export ready for the strict reader: UTF-8, line feeds, no separator line."""
+
+    path: Path
+    delimiter: str
+    width: int
+    quoted: bool
+    notes: list[str]
+
+
+@contextlib.contextmanager
+def prepared_delimited(path: Path, tmp_dir: Path) -> Iterator[DelimitedSource]:
+    """The export as the strict reader takes it (a UTF-8 copy only when needed, removed afterwards)."""
+    notes: list[str] = []
+    copies: list[Path] = []
+    try:
+        source, note = _utf8_source(path, tmp_dir)
+        if source != path:
+            copies.append(source)
+        if note:
+            notes.append(note)
+        prepared, hinted, how = _normalised(source, tmp_dir)
+        if prepared != source:
+            copies.append(prepared)
+        notes.extend(how)
+        records, delimiter = _first_records(prepared, hinted)
+        # Google Sheets writes tab-separated values without quoting: a '"' is part of the answer.
+        quoted = not (delimiter == "\t" and fold(records[0][0].lstrip("\ufeff")) in GOOGLE_TIMESTAMP)
+        if not quoted:
+            notes.append("read without quote handling (Google Sheets writes tab-separated values unquoted)")
+        yield DelimitedSource(prepared, delimiter, len(records[0]), quoted, notes)
+    finally:
+        for copy in copies:
+            copy.unlink(missing_ok=True)
+
+
+def strict_batches(con: duckdb.DuckDBPyConnection, source: DelimitedSource, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """The records of a delimited export in batches of ``batch_rows``, numbered from 1 in file order.
+
+    One streaming pass of DuckDB's strict reader: memory holds a batch, not the file. A structural
+    fault or a byte that is not UTF-8 raises ``duckdb.Error`` at the batch that holds it.
+    """
+    quote = '"' if source.quoted else ""
+    # A cursor of its own: a query on ``con`` while the batches are read (typing them) would end this one's result.
+    relation = con.cursor().sql(
+        sql("read_csv_export"),
+        params={
+            "path": str(source.path), "columns": {f"_f{i}": "VARCHAR" for i in range(source.width)},
+            "delimiter": source.delimiter, "quote": quote, "escape": quote,
+        },
+    )
+    first_record = 1
+    pending: list[pl.DataFrame] = []
+    # DuckDB hands over about 50,000 records at a time: gathered up to ``batch_rows``, so each batch's fixed costs are paid rarely.
+    for chunk in itertools.chain(relation.to_arrow_reader(batch_rows), [None]):
+        if chunk is not None:
+            pending.append(pl.from_arrow(chunk))
+            if sum(f.height for f in pending) < batch_rows:
+                continue
+        frame = pl.concat(pending) if pending else None
+        pending = []
+        if frame is not None and frame.height:
+            yield frame.with_row_index("record", offset=first_record).with_columns(pl.col("record").cast(pl.Int64))
+            first_record += frame.height
+
+
 def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, str, list[str]]:
     """Every record of a CSV/TSV export as text fields, whatever its encoding; broken records set aside."""
     notes: list[str] = []
-    copies: list[Path] = []
 
-    def normalised(text_source: Path) -> tuple[Path, str | None]:
-        prepared, hinted, how = _normalised(text_source, tmp_dir)
-        if prepared != text_source:
-            copies.append(prepared)
-            notes.extend(n for n in how if n not in notes)  # a Windows-1252 re-read prepares the file again
-        return prepared, hinted
-
-    source, note = _utf8_source(path, tmp_dir)
-    if source != path:
-        copies.append(source)
-    if note:
-        notes.append(note)
-    source, hinted = normalised(source)
-    records, delimiter = _first_records(source, hinted)
-    width = len(records[0])
-    # Google Sheets writes tab-separated values without quoting: a '"' is part of the answer.
-    quoted = not (delimiter == "\t" and fold(records[0][0].lstrip("\ufeff")) in GOOGLE_TIMESTAMP)
-    if not quoted:
-        notes.append("read without quote handling (Google Sheets writes tab-separated values unquoted)")
-
-    def read(text_source: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def read(source: DelimitedSource) -> tuple[pl.DataFrame, pl.DataFrame, str, list[str]]:
+        notes.extend(n for n in source.notes if n not in notes)  # a Windows-1252 re-read prepares the file again
+        width, delimiter, quoted = source.width, source.delimiter, source.quoted
         try:
-            return _read_strict(con, text_source, width, delimiter, quoted), pl.DataFrame(schema=NO_REJECTS)
+            return _read_strict(con, source.path, width, delimiter, quoted), pl.DataFrame(schema=NO_REJECTS), delimiter, notes
         except duckdb.Error as error:
             if _is_encoding_error(error):
                 raise
             if quoted and delimiter == "\t":
                 with contextlib.suppress(duckdb.Error):
-                    rows = _read_strict(con, text_source, width, delimiter, quoted=False)
+                    rows = _read_strict(con, source.path, width, delimiter, quoted=False)
                     notes.append("read without quote handling: its fields are not quoted (as Google Sheets writes tab-separated values)")
-                    return rows, pl.DataFrame(schema=NO_REJECTS)
+                    return rows, pl.DataFrame(schema=NO_REJECTS), delimiter, notes
             notes.append(f"strict read failed ({str(error).strip().splitlines()[0]}); rows read one by one")
-            return _read_tolerant(text_source, width, delimiter, quoted)
+            return (*_read_tolerant(source.path, width, delimiter, quoted), delimiter, notes)
 
     try:
+        with prepared_delimited(path, tmp_dir) as source:
+            return read(source)
+    except duckdb.Error:
+        decoded, how = _decode_by_line(path, tmp_dir)
         try:
-            rows, rejected = read(source)
-        except duckdb.Error:
-            decoded, how = _decode_by_line(path, tmp_dir)
-            copies.append(decoded)
             notes.append(how)
-            source, _ = normalised(copies[-1])
-            rows, rejected = read(source)
-    finally:
-        for copy in copies:
-            copy.unlink(missing_ok=True)
-    return rows, rejected, delimiter, notes
+            with prepared_delimited(decoded, tmp_dir) as source:
+                return read(source)
+        finally:
+            decoded.unlink(missing_ok=True)

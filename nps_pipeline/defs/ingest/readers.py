@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import itertools
 import shutil
 import zipfile
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import polars as pl
 
 from nps_pipeline.defs.ingest.formats import LayoutProblem, SourceSettings, apply_layout, detect_layout
 from nps_pipeline.storage import sql
-from nps_pipeline.defs.ingest.delimited import HEAD_BYTES, NO_REJECTS, csv_quote, read_delimited
+from nps_pipeline.defs.ingest.delimited import HEAD_BYTES, NO_REJECTS, csv_quote, prepared_delimited, read_delimited, strict_batches
 from nps_pipeline.defs.ingest.landing import FileProblem, LandedFile
 
 UNSUPPORTED = {".xls", ".parquet", ".pdf", ".sav", ".numbers"}
@@ -156,7 +158,24 @@ def read_export(
     settings: SourceSettings = SourceSettings(),
     tmp_dir: Path | None = None,
 ) -> RawExport:
-    """Recognise a landed file's layout from its content and read it. Raises FileProblem."""
+    """Recognise a landed file's layout from its content and read it whole. Raises FileProblem."""
+    (export,) = read_export_batches(con, landed, settings, tmp_dir)
+    return export
+
+
+def read_export_batches(
+    con: duckdb.DuckDBPyConnection,
+    landed: LandedFile,
+    settings: SourceSettings = SourceSettings(),
+    tmp_dir: Path | None = None,
+    batch_rows: int | None = None,
+) -> Iterator[RawExport]:
+    """A landed export's rows in batches of about ``batch_rows`` records (None: all of them at once).
+
+    Delimited files stream through DuckDB's strict reader, so memory holds one batch; a fault it
+    finds part-way raises ``duckdb.Error`` (the caller then reads the whole file, which sets broken
+    records aside). Workbooks, JSON and files read whole come as one batch. Raises FileProblem.
+    """
     if landed.refusal:
         raise FileProblem(landed.refusal)
     if landed.size == 0:
@@ -168,17 +187,46 @@ def read_export(
     tmp_dir.mkdir(parents=True, exist_ok=True)
     path, notes = _unpacked(landed.path, tmp_dir)
     try:
-        records, rejected, delimiter, read_notes = _read_records(con, path, tmp_dir)
+        if batch_rows is not None and path.suffix.lower() not in WHOLE_FILE_SUFFIXES:
+            with prepared_delimited(path, tmp_dir) as source:
+                batches = strict_batches(con, source, batch_rows)
+                # The layout is recognised from the first four records: the first batch holds them.
+                first = pl.concat(list(itertools.islice(batches, 1)))
+                while first.height < 4 and (more := next(batches, None)) is not None:
+                    first = pl.concat([first, more])
+                if first.is_empty():
+                    raise FileProblem("file is empty (no header row)")
+                layout = _layout_of(first, settings)
+                header = _header_of(first)
+                for records in itertools.chain([first], batches):
+                    yield _raw_export(con, records, pl.DataFrame(schema=NO_REJECTS), layout, header, source.delimiter, notes + source.notes)
+        else:
+            records, rejected, delimiter, read_notes = _read_records(con, path, tmp_dir)
+            yield _raw_export(con, records, rejected, _layout_of(records, settings), _header_of(records), delimiter, notes + read_notes)
     finally:
         if path != landed.path:
             path.unlink(missing_ok=True)
-    notes += read_notes
+
+
+WHOLE_FILE_SUFFIXES = {".xlsx", ".xlsm", ".jsonl", ".ndjson", ".json"}
+
+
+def _layout_of(records: pl.DataFrame, settings: SourceSettings):
     head = [[cell or "" for cell in row] for row in records.head(4).drop("record").rows()]
     try:
-        layout = detect_layout(head, settings)
+        return detect_layout(head, settings)
     except LayoutProblem as problem:
         raise FileProblem(str(problem)) from None
-    rows = apply_layout(records, layout)
+
+
+def _header_of(records: pl.DataFrame) -> tuple | None:
+    """The first record's fields: a data row equal to it is a header repeated by exports joined together."""
+    header = records.filter(pl.col("record") == 1).drop("record")
+    return header.row(0) if header.height == 1 else None
+
+
+def _raw_export(con, records, rejected, layout, header, delimiter, notes) -> RawExport:
+    rows = apply_layout(records, layout, header)
     if "_identity" in rows.columns:
         identity_rows = rows.select("source_row", "_identity")  # noqa: F841 - scanned by name
         hashed = con.sql(sql("select_synthesised_response_ids"), params={"prefix": layout.id_prefix}).pl()

@@ -13,14 +13,17 @@ import contextlib
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from nps_pipeline.defs.ingest.formats import CANONICAL_COLUMNS, SourceSettings, settings_for
 from nps_pipeline.defs.ingest.landing import FileProblem, LandedFile
-from nps_pipeline.defs.ingest.readers import read_export
+from nps_pipeline.defs.ingest.readers import read_export_batches
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
 from nps_pipeline.defs.ingest.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
 
@@ -90,24 +93,156 @@ def _remove_staged(layout: WarehouseLayout, file_id: str, previous: FileManifest
             (month_dir / f"{file_id}.parquet").unlink()
 
 
-def _write_staged_rows(
-    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, file_id: str, staged: pl.DataFrame
-) -> list[str]:
-    """Write a file's valid rows into one Parquet file per month, sorted by day; returns the days staged."""
-    if staged.is_empty():
-        return []
-    by_month = (
-        staged.sort("response_date", "source_row")
-        .with_columns(_month=pl.col("response_date").dt.strftime("%Y-%m"))
-        .partition_by("_month", as_dict=True, include_key=False, maintain_order=True)
-    )
-    for (month,), rows in by_month.items():
-        target_dir = layout.staged_month_dir(month)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        tmp = layout.tmp / f"{file_id}-{month}.parquet"
-        rows.write_parquet(tmp, compression="lz4", row_group_size=50_000)
-        os.replace(tmp, target_dir / f"{file_id}.parquet")
-    return [d.isoformat() for d in staged["response_date"].unique().sort()]
+class _StagedWriter:
+    """A file's valid rows into one Parquet file per month, each batch's rows sorted by day.
+
+    A file of one batch (most exports) is written by polars, sorted by day as a whole; a longer one
+    streams through a Parquet writer per month, a batch at a time. Written under ``tmp`` and moved
+    into place by ``publish``: a file's staged rows change whole.
+    """
+
+    # Dictionary-encoded (few distinct values) and with statistics (read by day) in the streamed files.
+    DICTIONARY_COLUMNS = ["source_format", "source_file", "channel", "region", "product", "touchpoint", "customer_tier", "language", "category"]
+    STATISTICS_COLUMNS = ["response_date", "submitted_at", "source_row"]
+
+    def __init__(self, layout: WarehouseLayout, file_id: str):
+        self.layout, self.file_id = layout, file_id
+        self.first: pl.DataFrame | None = None
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.days: set[dt.date] = set()
+        self.rows = 0
+
+    def _tmp(self, month: str) -> Path:
+        return self.layout.tmp / f"{self.file_id}-{month}.parquet"
+
+    @staticmethod
+    def _by_month(staged: pl.DataFrame) -> dict[str, pl.DataFrame]:
+        by_month = (
+            staged.sort("response_date", "source_row")
+            .with_columns(_month=pl.col("response_date").dt.strftime("%Y-%m"))
+            .partition_by("_month", as_dict=True, include_key=False, maintain_order=True)
+        )
+        return {month: rows for (month,), rows in by_month.items()}
+
+    def _stream(self, staged: pl.DataFrame) -> None:
+        for month, rows in self._by_month(staged).items():
+            table = rows.to_arrow()
+            if month not in self.writers:
+                self.writers[month] = pq.ParquetWriter(
+                    self._tmp(month), table.schema, compression="lz4", use_dictionary=self.DICTIONARY_COLUMNS,
+                    write_statistics=self.STATISTICS_COLUMNS,
+                )
+            self.writers[month].write_table(table, row_group_size=50_000)
+
+    def write(self, staged: pl.DataFrame) -> None:
+        if staged.is_empty():
+            return
+        self.rows += staged.height
+        self.days.update(staged["response_date"].unique().to_list())
+        if self.first is None and not self.writers:
+            self.first = staged
+            return
+        if self.first is not None:
+            self._stream(self.first)
+            self.first = None
+        self._stream(staged)
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+    def discard(self) -> None:
+        self.close()
+        for month in self.writers:
+            self._tmp(month).unlink(missing_ok=True)
+
+    def publish(self) -> list[str]:
+        """Move the month files into place; returns the days staged."""
+        self.close()
+        months = sorted(self.writers)
+        if self.first is not None:
+            for month, rows in self._by_month(self.first).items():
+                rows.write_parquet(self._tmp(month), compression="lz4", row_group_size=50_000)
+                months.append(month)
+        for month in months:
+            target_dir = self.layout.staged_month_dir(month)
+            target_dir.mkdir(parents=True, exist_ok=True)
+            os.replace(self._tmp(month), target_dir / f"{self.file_id}.parquet")
+        return [d.isoformat() for d in sorted(self.days)]
+
+
+# Records per batch of a delimited export: staging holds one batch (about 0.5 GiB at most), not the file.
+STAGING_BATCH_ROWS = 250_000
+
+
+@dataclass
+class _Staged:
+    """What the batches of one file added up to."""
+
+    valid: _StagedWriter
+    quarantine: pq.ParquetWriter | None = None
+    rows_read: int = 0
+    rows_quarantined: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    source_format: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _stage_batches(
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    landed: LandedFile,
+    settings: SourceSettings,
+    timezone: str,
+    start_date: dt.date,
+    ingested_at: str,
+    batch_rows: int | None,
+    on_batch: Callable[[int], None] | None = None,
+) -> _Staged:
+    """Read, validate and write a file's rows batch by batch (under tmp: nothing is in place until published)."""
+    staged = _Staged(_StagedWriter(layout, landed.file_id))
+    quarantine_tmp = layout.tmp / f"{landed.file_id}-quarantine.parquet"
+    try:
+        with contextlib.closing(read_export_batches(con, landed, settings, layout.tmp, batch_rows)) as batches:
+            for raw in batches:
+                valid, quarantined = validate_rows(
+                    raw.rows, timezone, start_date, raw.raw_record, con, raw.timestamp_formats, raw.timezone
+                )
+                quarantined = (
+                    pl.concat([raw.rejected.cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
+                    .sort("source_row")
+                    .select(
+                        pl.lit(landed.relative_path).alias("source_file"),
+                        "source_row",
+                        "reasons",
+                        "raw_record",
+                        pl.lit(raw.source_format).alias("source_format"),
+                        pl.lit(ingested_at).str.to_datetime(time_zone="UTC").alias("ingested_at"),
+                    )
+                )
+                staged.valid.write(
+                    to_staged_rows(valid, source_file=landed.relative_path, source_format=raw.source_format, file_order=landed.mtime_ns)
+                )
+                table = quarantined.to_arrow()
+                if staged.quarantine is None:
+                    staged.quarantine = pq.ParquetWriter(quarantine_tmp, table.schema)
+                staged.quarantine.write_table(table)
+                staged.rows_read += raw.rows_read
+                staged.rows_quarantined += quarantined.height
+                for reason, count in raw.excluded.group_by("excluded").len().iter_rows():
+                    staged.excluded[reason] = staged.excluded.get(reason, 0) + count
+                staged.source_format, staged.notes = raw.source_format, raw.notes
+                if on_batch is not None:
+                    on_batch(staged.rows_read)
+    except BaseException:
+        staged.valid.discard()
+        if staged.quarantine is not None:
+            staged.quarantine.close()
+        quarantine_tmp.unlink(missing_ok=True)
+        raise
+    if staged.quarantine is not None:
+        staged.quarantine.close()
+    return staged
 
 
 def stage_file(
@@ -119,8 +254,12 @@ def stage_file(
     start_date: dt.date,
     previous: FileManifest | None,
     settings: SourceSettings = SourceSettings(),
+    on_batch: Callable[[int], None] | None = None,
 ) -> FileManifest:
-    """Read, validate and stage one landed file version, replacing what an earlier version staged."""
+    """Read, validate and stage one landed file version, replacing what an earlier version staged.
+
+    ``on_batch`` is told the rows read so far after each batch (a long file shows progress).
+    """
     ingested_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     base = dict(
         file_id=landed.file_id,
@@ -135,7 +274,12 @@ def stage_file(
     )
     quarantine_path = layout.staged_quarantine / f"{landed.file_id}.parquet"
     try:
-        raw = read_export(con, landed, settings, layout.tmp)
+        try:
+            staged = _stage_batches(con, layout, landed, settings, timezone, start_date, ingested_at, STAGING_BATCH_ROWS, on_batch)
+        except duckdb.Error:
+            # The strict reader met a broken record or a byte that is not UTF-8: read the whole file the
+            # careful way, which sets broken records aside and decodes line by line.
+            staged = _stage_batches(con, layout, landed, settings, timezone, start_date, ingested_at, None, on_batch)
     except (FileProblem, OSError, duckdb.Error, pl.exceptions.PolarsError) as problem:
         if not isinstance(problem, FileProblem):
             # An unforeseen fault in one file must not stop the others: report it as that file's problem.
@@ -151,41 +295,21 @@ def stage_file(
         _write_manifest(layout, manifest)
         return manifest
 
-    valid, quarantined = validate_rows(
-        raw.rows, timezone, start_date, raw.raw_record, con, raw.timestamp_formats, raw.timezone
-    )
-    quarantined = (
-        pl.concat([raw.rejected.cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
-        .sort("source_row")
-        .select(
-            pl.lit(landed.relative_path).alias("source_file"),
-            "source_row",
-            "reasons",
-            "raw_record",
-            pl.lit(raw.source_format).alias("source_format"),
-            pl.lit(ingested_at).str.to_datetime(time_zone="UTC").alias("ingested_at"),
-        )
-    )
-    staged = to_staged_rows(
-        valid, source_file=landed.relative_path, source_format=raw.source_format, file_order=landed.mtime_ns
-    )
     _remove_staged(layout, landed.file_id, previous)
-    days = _write_staged_rows(con, layout, landed.file_id, staged)
-    atomic_quarantine = quarantine_path.with_name(f".{quarantine_path.name}.tmp")
-    quarantined.write_parquet(atomic_quarantine)
-    os.replace(atomic_quarantine, quarantine_path)
+    days = staged.valid.publish()
+    os.replace(layout.tmp / f"{landed.file_id}-quarantine.parquet", quarantine_path)
     manifest = FileManifest(
         **base,
-        source_format=raw.source_format,
+        source_format=staged.source_format,
         status="staged",
         problem=None,
-        rows_read=raw.rows_read,
-        rows_staged=staged.height,
-        rows_quarantined=quarantined.height,
+        rows_read=staged.rows_read,
+        rows_staged=staged.valid.rows,
+        rows_quarantined=staged.rows_quarantined,
         days=days,
-        notes=raw.notes,
-        rows_excluded=raw.excluded.height,
-        excluded_reasons=dict(raw.excluded.group_by("excluded").len().sort("excluded").iter_rows()),
+        notes=staged.notes,
+        rows_excluded=sum(staged.excluded.values()),
+        excluded_reasons=dict(sorted(staged.excluded.items())),
     )
     if manifest.rows_read != manifest.rows_staged + manifest.rows_quarantined:
         raise RuntimeError(f"{landed.relative_path}: row accounting broken in staging: {manifest}")

@@ -33,8 +33,11 @@ def score_text(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.str.contains(SCORE_LABEL)).then(expr.str.extract(SCORE_LABEL, 1)).otherwise(expr)
 
 
-def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
-    """Canonical text columns, ``attributes`` (JSON), ``excluded`` (reason or null) and ``nps_group``."""
+def apply_layout(records: pl.DataFrame, layout: Layout, header: tuple | None = None) -> pl.DataFrame:
+    """Canonical text columns, ``attributes`` (JSON), ``excluded`` (reason or null) and ``nps_group``.
+
+    ``header`` is the file's first record (default: taken from ``records``, when they hold it).
+    """
     data = records.filter(pl.col("record") > layout.header_rows).with_columns(
         (pl.col("record") - layout.header_rows).alias("source_row")
     )
@@ -85,9 +88,11 @@ def apply_layout(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in fields]) if fields else pl.lit(False)
     excluded = pl.when(blank).then(pl.lit("blank row (every field empty)")).otherwise(excluded)
     # Exports joined end to end repeat the header: a row equal to the first header row is not a response.
-    header = records.filter(pl.col("record") == 1).select(fields)
-    if fields and header.height == 1:
-        values = header.row(0)
+    if header is None:
+        first = records.filter(pl.col("record") == 1).select(fields)
+        header = first.row(0) if first.height == 1 else None
+    if fields and header is not None:
+        values = header
         repeated = pl.all_horizontal([pl.col(c).fill_null("") == (v or "") for c, v in zip(fields, values)])
         excluded = pl.when(repeated).then(pl.lit("repeated header row (exports joined together)")).otherwise(excluded)
     group = (
