@@ -28,7 +28,7 @@ from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes
 from nps_pipeline.defs.ingest.validate import QUARANTINE_SCHEMA, to_staged_rows, validate_rows
 
 # Bump when parsing or validation rules change, so every file is staged again.
-STAGING_VERSION = 5
+STAGING_VERSION = 6
 
 
 @dataclass
@@ -52,6 +52,7 @@ class FileManifest:
     excluded_reasons: dict[str, int] = field(default_factory=dict)
     settings_key: str = ""
     replaced_days: list[str] = field(default_factory=list)  # days the file's previous version covered
+    file_order: int = 0  # the landed file's modification time (ns): a later file's version of a response wins
 
     @property
     def rejected_share(self) -> float:
@@ -209,7 +210,7 @@ def _stage_batches(
                     raw.rows, timezone, start_date, raw.raw_record, con, raw.timestamp_formats, raw.timezone
                 )
                 quarantined = (
-                    pl.concat([raw.rejected.cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
+                    pl.concat([raw.rejected.with_columns(response_id=pl.lit(None, dtype=pl.String)).cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
                     .sort("source_row")
                     .select(
                         pl.lit(landed.relative_path).alias("source_file"),
@@ -218,6 +219,7 @@ def _stage_batches(
                         "raw_record",
                         pl.lit(raw.source_format).alias("source_format"),
                         pl.lit(ingested_at).str.to_datetime(time_zone="UTC").alias("ingested_at"),
+                        "response_id",
                     )
                 )
                 staged.valid.write(
@@ -271,6 +273,7 @@ def stage_file(
         ingested_at=ingested_at,
         settings_key=settings_key(settings),
         replaced_days=previous.days if previous is not None else [],
+        file_order=landed.mtime_ns,
     )
     quarantine_path = layout.staged_quarantine / f"{landed.file_id}.parquet"
     try:

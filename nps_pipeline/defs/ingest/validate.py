@@ -19,7 +19,8 @@ from nps_pipeline.defs.nps.classify import category_of, with_category
 from nps_pipeline.defs.ingest.formats import BLANK_CHARACTERS, CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from nps_pipeline.storage import sql
 
-QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String}
+# response_id: the id the row gave (null when it gave none), so a later invalid version can be linked to the version kept.
+QUARANTINE_SCHEMA = {"source_row": pl.Int64, "reasons": pl.String, "raw_record": pl.String, "response_id": pl.String}
 
 
 # Time-zone abbreviations read as their UTC offset in minutes: only those that name one zone. CST
@@ -242,7 +243,7 @@ def validate_rows(
     quarantined = flagged.filter(pl.col("reasons").is_not_null())
     quarantined = (
         quarantined.with_columns(raw_record=raw_record(quarantined))
-        .select("source_row", "reasons", "raw_record")
+        .select("source_row", "reasons", "raw_record", "response_id")
         .sort("source_row")
     )
     valid = flagged.filter(pl.col("reasons").is_null()).drop("index", "reasons")

@@ -63,13 +63,15 @@ def responses(context: dg.AssetExecutionContext, nps: NpsPipelineResource) -> dg
         context.log.error(problem)
     with nps.writing() as con:
         key = dedupe.pseudonym_key(layout, nps.pseudonym_key)
-        kept, superseded = dedupe.materialise_responses(con, layout, days, key, lexicon)
+        kept, duplicates = dedupe.materialise_responses(con, layout, days, key, lexicon)
+        superseded = dedupe.superseded_in(con, layout, days)
     return dg.MaterializeResult(
         metadata={
             "window": window_label(days),
-            "rows_in": sum(kept.values()) + sum(superseded.values()),
+            "rows_in": sum(kept.values()) + superseded,
             "rows": sum(kept.values()),
-            "duplicates_superseded": sum(superseded.values()),
+            "duplicates_superseded": superseded,
+            "duplicates_quarantined_later_versions": sum(duplicates.values()) - superseded,
             "days_with_responses": sum(1 for n in kept.values() if n),
             "theme_lexicon": ", ".join(lexicon.sources),
         },

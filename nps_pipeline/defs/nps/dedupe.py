@@ -8,7 +8,7 @@ import secrets
 import duckdb
 import polars as pl
 
-from nps_pipeline.defs.ingest.staging import FileManifest
+from nps_pipeline.defs.ingest.staging import FileManifest, load_manifests
 from nps_pipeline.defs.nps.themes import Lexicon, with_language_and_themes
 from nps_pipeline.storage import WarehouseLayout, atomic_write_bytes, chunks, replace_days, sql, write_relation_file
 
@@ -72,26 +72,44 @@ def update_superseded_index(con: duckdb.DuckDBPyConnection, layout: WarehouseLay
     return write_relation_file(con.from_arrow(updated.to_arrow()), layout.superseded, layout.tmp)
 
 
+def superseded_in(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date]) -> int:
+    """The staged rows of ``days`` superseded by another version (the duplicates counted in ``ingest_files``)."""
+    return con.sql(
+        sql("count_superseded_in_days"), params={"superseded": str(layout.superseded), "first_day": days[0], "last_day": days[-1]}
+    ).fetchall()[0][0]
+
+
 def materialise_responses(
     con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, days: list[dt.date], key: str, lexicon: Lexicon
 ) -> tuple[dict[dt.date, int], dict[dt.date, int]]:
     """Replace ``responses`` and ``duplicates`` for ``days``; returns rows written per day for each.
+
+    ``duplicates`` holds the versions superseded by the one kept and, on the kept version's day, the
+    later versions that were quarantined (``version_quarantined``), each with ``why``.
 
     Each response gets its language (the export's, normalised, else detected) and comment themes.
     """
     if not layout.superseded.exists():
         rebuild_superseded_index(con, layout)
     kept: dict[dt.date, int] = {}
-    superseded: dict[dt.date, int] = {}
+    duplicates: dict[dt.date, int] = {}
+    # Quarantined rows are linked to the version kept when they are a later version of it.
+    staged = [m for m in load_manifests(layout).values() if m.status == "staged"]
+    quarantine = {
+        "quarantine_files": [str(layout.staged_schema_file), *(str(p) for m in staged if (p := layout.staged_quarantine / f"{m.file_id}.parquet").exists())],
+        "quarantine_sources": [m.source_file for m in staged] or [""],
+        "quarantine_orders": [m.file_order for m in staged] or [0],
+    }
     # Half a month at a time: language detection and themes hold a chunk's rows in polars.
     for chunk in chunks(days, 15):
         window = {"superseded": str(layout.superseded), "first_day": chunk[0], "last_day": chunk[-1]}
+        window_files = layout.staged_files_for_days(chunk)
         selected = con.sql(
             sql("select_responses"),
-            params={"pseudonym_key": key, "window_files": layout.staged_files_for_days(chunk), **window},
+            params={"pseudonym_key": key, "window_files": window_files, **window},
         ).pl()
         responses = con.from_arrow(with_language_and_themes(selected, lexicon).to_arrow())
-        duplicates = con.sql(sql("select_duplicates"), params=window)
+        linked = con.sql(sql("select_duplicates"), params={**window, "window_files": window_files, **quarantine})
         kept.update(replace_days(responses, layout, "responses", chunk))
-        superseded.update(replace_days(duplicates, layout, "duplicates", chunk))
-    return kept, superseded
+        duplicates.update(replace_days(linked, layout, "duplicates", chunk))
+    return kept, duplicates

@@ -36,6 +36,7 @@ QUARANTINE_SCHEMA = {
     "raw_record": pl.String,
     "source_format": pl.String,
     "ingested_at": pl.Datetime("us", "UTC"),
+    "response_id": pl.String,
 }
 INGEST_FILES_SCHEMA = {
     "source_file": pl.String,
@@ -71,8 +72,9 @@ def materialise_quarantine(layout: WarehouseLayout, manifests: dict[str, FileMan
     """
     table_dir = layout.table_dir("quarantine")
     table_dir.mkdir(parents=True, exist_ok=True)
-    if not (table_dir / SCHEMA_FILE).exists():
-        replace_file(table_dir / SCHEMA_FILE, pl.DataFrame(schema=QUARANTINE_SCHEMA).write_parquet)
+    schema_file = table_dir / SCHEMA_FILE
+    if not schema_file.exists() or list(pl.read_parquet_schema(schema_file)) != list(QUARANTINE_SCHEMA):
+        replace_file(schema_file, pl.DataFrame(schema=QUARANTINE_SCHEMA).write_parquet)
     layout.table_file("quarantine").unlink(missing_ok=True)  # the whole table in one file, before it was kept by file
     wanted = {
         m.file_id: path
