@@ -100,3 +100,31 @@ def test_a_broken_lexicon_is_named_with_its_row_and_rule(tmp_path, text, message
     path.write_text(text, encoding="utf-8")
     with pytest.raises(themes.LexiconError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
         themes.load_lexicon(path)
+
+
+def test_themes_daily_names_each_comparison_and_keeps_the_share_s_denominator(pipeline):
+    from tests.conftest import rows_csv
+
+    def row(rid, score, comment=""):
+        return f"{rid},2024-03-01T10:00:00Z,{score},{comment},c{rid},,email,EMEA,Pro,support,gold,en"
+
+    # d1 mentions delivery; the commenters who do not: one promoter, one detractor; two responses without a comment.
+    pipeline.land("export.csv", rows_csv(
+        row("d1", "2", "Delivery was late again"), row("p1", "10", "Great people"), row("x1", "3", "Too expensive"),
+        row("p2", "9"), row("p3", "10"),
+    ))
+    pipeline.run("2024-03-01")
+    themes = pipeline.table("nps_themes_daily")
+    delivery = themes.filter((pl.col("language") == "all") & (pl.col("theme") == "delivery")).row(0, named=True)
+    assert (delivery["responses"], delivery["comments"], delivery["mentions"]) == (5, 3, 1)
+    assert delivery["pct_of_comments"] == round(100 / 3, 2)
+    assert delivery["nps_mentioning"] == -100.0
+    # Every response that does not mention it (the no-comment ones too): 3 promoters, 1 detractor of 4.
+    assert (delivery["responses_not_mentioning"], delivery["nps_not_mentioning"]) == (4, 50.0)
+    # Commenters who do not mention it, the share's own denominator: 1 promoter, 1 detractor of 2.
+    assert (delivery["commenters_not_mentioning"], delivery["commenting_promoters_not_mentioning"],
+            delivery["commenting_detractors_not_mentioning"], delivery["nps_commenters_not_mentioning"]) == (2, 1, 1, 0.0)
+    assert delivery["nps_gap_vs_commenters_not_mentioning"] == -100.0
+    assert delivery["nps_commenters_not_mentioning_ci_low"] < 0.0 < delivery["nps_commenters_not_mentioning_ci_high"]
+    # All responses of the day: 3 promoters, 2 detractors of 5.
+    assert (delivery["nps_all_responses"], delivery["nps_gap_vs_all_responses"]) == (20.0, -120.0)
