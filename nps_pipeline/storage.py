@@ -90,6 +90,10 @@ class WarehouseLayout:
         return self.staged / SCHEMA_FILE
 
     @property
+    def staged_quarantine_schema_file(self) -> Path:
+        return self.staged_quarantine / SCHEMA_FILE
+
+    @property
     def held_back_file(self) -> Path:
         return self.internal / "held_back.json"
 

@@ -50,3 +50,12 @@ def test_an_earlier_invalid_version_is_not_a_duplicate(pipeline):
     assert pipeline.table("duplicates").is_empty()
     assert pipeline.table("responses").select("response_id", "score").rows() == [("r1", 9)]
     assert pipeline.table("quarantine").filter(pl.col("source_file") == "a_first.csv").height == 1
+
+
+def test_a_landing_zone_with_no_readable_file_still_publishes_empty_tables(pipeline):
+    # No staged file, so no quarantine file: the duplicates query still has its columns.
+    pipeline.land("broken.csv", b"\xff\xfe\x00garbage")
+    result = pipeline.run("2024-03-01", raise_on_error=False)
+    assert result.success
+    assert pipeline.table("duplicates").is_empty() and pipeline.table("responses").is_empty()
+    assert pipeline.table("ingest_files").select("source_file", "status").rows() == [("broken.csv", "rejected")]

@@ -10,7 +10,6 @@ import codecs
 import contextlib
 import csv
 import io
-import itertools
 import re
 import uuid
 from collections.abc import Iterator
@@ -279,18 +278,24 @@ def strict_batches(con: duckdb.DuckDBPyConnection, source: DelimitedSource, batc
         },
     )
     first_record = 1
-    pending: list[pl.DataFrame] = []
+
+    def numbered(chunks: list[pl.DataFrame]) -> pl.DataFrame:
+        nonlocal first_record
+        frame = pl.concat(chunks).with_row_index("record", offset=first_record).with_columns(pl.col("record").cast(pl.Int64))
+        first_record += frame.height
+        return frame
+
     # DuckDB hands over about 50,000 records at a time: gathered up to ``batch_rows``, so each batch's fixed costs are paid rarely.
-    for chunk in itertools.chain(relation.to_arrow_reader(batch_rows), [None]):
-        if chunk is not None:
-            pending.append(pl.from_arrow(chunk))
-            if sum(f.height for f in pending) < batch_rows:
-                continue
-        frame = pl.concat(pending) if pending else None
-        pending = []
-        if frame is not None and frame.height:
-            yield frame.with_row_index("record", offset=first_record).with_columns(pl.col("record").cast(pl.Int64))
-            first_record += frame.height
+    pending: list[pl.DataFrame] = []
+    pending_rows = 0
+    for chunk in relation.to_arrow_reader(batch_rows):
+        pending.append(pl.from_arrow(chunk))
+        pending_rows += chunk.num_rows
+        if pending_rows >= batch_rows:
+            yield numbered(pending)
+            pending, pending_rows = [], 0
+    if pending_rows:
+        yield numbered(pending)
 
 
 def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, str, list[str]]:

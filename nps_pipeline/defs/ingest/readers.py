@@ -35,7 +35,7 @@ class RawExport:
 
     source_format: str
     rows: pl.DataFrame  # source_row, fields (_f0, _f1, ...), canonical text columns, attributes, nps_group
-    rejected: pl.DataFrame  # source_row, reasons, raw_record: rows with a structural fault
+    rejected: pl.DataFrame  # source_row, reasons, raw_record, response_id (null): rows with a structural fault
     excluded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"source_row": pl.Int64, "excluded": pl.String}))
     delimiter: str = ","
     notes: list[str] = field(default_factory=list)
@@ -191,10 +191,10 @@ def read_export_batches(
             with prepared_delimited(path, tmp_dir) as source:
                 batches = strict_batches(con, source, batch_rows)
                 # The layout is recognised from the first four records: the first batch holds them.
-                first = pl.concat(list(itertools.islice(batches, 1)))
-                while first.height < 4 and (more := next(batches, None)) is not None:
+                first = next(batches, None)
+                while first is not None and first.height < 4 and (more := next(batches, None)) is not None:
                     first = pl.concat([first, more])
-                if first.is_empty():
+                if first is None:
                     raise FileProblem("file is empty (no header row)")
                 layout = _layout_of(first, settings)
                 header = _header_of(first)
@@ -232,7 +232,8 @@ def _raw_export(con, records, rejected, layout, header, delimiter, notes) -> Raw
         hashed = con.sql(sql("select_synthesised_response_ids"), params={"prefix": layout.id_prefix}).pl()
         rows = rows.drop("response_id", "_identity").join(hashed, on="source_row", how="left", maintain_order="left")
     rejected = rejected.filter(pl.col("record") > layout.header_rows).select(
-        (pl.col("record") - layout.header_rows).alias("source_row"), "reasons", "raw_record"
+        (pl.col("record") - layout.header_rows).alias("source_row"), "reasons", "raw_record",
+        pl.lit(None, dtype=pl.String).alias("response_id"),  # a broken record gives no id to trust
     )
     excluded = rows.filter(pl.col("excluded").is_not_null()).select("source_row", "excluded")
     rows = rows.filter(pl.col("excluded").is_null()).drop("excluded")

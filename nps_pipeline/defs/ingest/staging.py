@@ -30,6 +30,17 @@ from nps_pipeline.defs.ingest.validate import QUARANTINE_SCHEMA, to_staged_rows,
 # Bump when parsing or validation rules change, so every file is staged again.
 STAGING_VERSION = 6
 
+# A file's rejected rows as staged, and as published in ``quarantine`` (its files are linked, not copied).
+STAGED_QUARANTINE_SCHEMA = {
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+    "reasons": pl.String,
+    "raw_record": pl.String,
+    "source_format": pl.String,
+    "ingested_at": pl.Datetime("us", "UTC"),
+    "response_id": pl.String,
+}
+
 
 @dataclass
 class FileManifest:
@@ -210,17 +221,14 @@ def _stage_batches(
                     raw.rows, timezone, start_date, raw.raw_record, con, raw.timestamp_formats, raw.timezone
                 )
                 quarantined = (
-                    pl.concat([raw.rejected.with_columns(response_id=pl.lit(None, dtype=pl.String)).cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
+                    pl.concat([raw.rejected.cast(QUARANTINE_SCHEMA), quarantined.cast(QUARANTINE_SCHEMA)])
                     .sort("source_row")
-                    .select(
-                        pl.lit(landed.relative_path).alias("source_file"),
-                        "source_row",
-                        "reasons",
-                        "raw_record",
-                        pl.lit(raw.source_format).alias("source_format"),
-                        pl.lit(ingested_at).str.to_datetime(time_zone="UTC").alias("ingested_at"),
-                        "response_id",
+                    .with_columns(
+                        source_file=pl.lit(landed.relative_path),
+                        source_format=pl.lit(raw.source_format),
+                        ingested_at=pl.lit(ingested_at).str.to_datetime(time_zone="UTC"),
                     )
+                    .select(list(STAGED_QUARANTINE_SCHEMA))
                 )
                 staged.valid.write(
                     to_staged_rows(valid, source_file=landed.relative_path, source_format=raw.source_format, file_order=landed.mtime_ns)
@@ -321,8 +329,11 @@ def stage_file(
 
 
 def ensure_staged_schema(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> None:
-    """Write the row-less file that gives every read of the staging store its columns."""
+    """Write the row-less files that give every read of the staging store and its quarantine their columns."""
     layout.ensure()
+    tmp = layout.tmp / f"quarantine-schema-{os.getpid()}.parquet"
+    pl.DataFrame(schema=STAGED_QUARANTINE_SCHEMA).write_parquet(tmp)
+    os.replace(tmp, layout.staged_quarantine_schema_file)
     empty = pl.DataFrame(
         schema={"source_row": pl.Int64, **{c: pl.String for c in CANONICAL_COLUMNS}, "attributes": pl.String}
     )

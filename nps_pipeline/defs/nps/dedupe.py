@@ -96,7 +96,7 @@ def materialise_responses(
     # Quarantined rows are linked to the version kept when they are a later version of it.
     staged = [m for m in load_manifests(layout).values() if m.status == "staged"]
     quarantine = {
-        "quarantine_files": [str(layout.staged_schema_file), *(str(p) for m in staged if (p := layout.staged_quarantine / f"{m.file_id}.parquet").exists())],
+        "quarantine_files": [str(layout.staged_quarantine_schema_file), *(str(p) for m in staged if (p := layout.staged_quarantine / f"{m.file_id}.parquet").exists())],
         "quarantine_sources": [m.source_file for m in staged] or [""],
         "quarantine_orders": [m.file_order for m in staged] or [0],
     }

@@ -23,21 +23,13 @@ import duckdb
 import polars as pl
 
 from nps_pipeline.defs.ingest.landing import IgnoredEntry
-from nps_pipeline.defs.ingest.staging import FileManifest
+from nps_pipeline.defs.ingest.staging import STAGED_QUARANTINE_SCHEMA, FileManifest
 from nps_pipeline.storage import (
     SCHEMA_FILE, WarehouseLayout, atomic_write_bytes, count_rows, link_or_copy, replace_file, sql, write_relation_file,
 )
 from nps_pipeline.tables import DAILY_TABLES, PER_FILE_TABLES, SINGLE_FILE_TABLES, partition_column
 
-QUARANTINE_SCHEMA = {
-    "source_file": pl.String,
-    "source_row": pl.Int64,
-    "reasons": pl.String,
-    "raw_record": pl.String,
-    "source_format": pl.String,
-    "ingested_at": pl.Datetime("us", "UTC"),
-    "response_id": pl.String,
-}
+QUARANTINE_SCHEMA = STAGED_QUARANTINE_SCHEMA
 INGEST_FILES_SCHEMA = {
     "source_file": pl.String,
     "source_format": pl.String,
