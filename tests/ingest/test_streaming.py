@@ -35,7 +35,7 @@ def stage(tmp_path, name: str, text: str, batch_rows: int | None, monkeypatch):
     landing = root / "landing"
     landing.mkdir(parents=True)
     path = landing / "export.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     stat = path.stat()
     layout = WarehouseLayout(root / "warehouse")
     layout.ensure()
@@ -67,16 +67,31 @@ def test_batches_stage_exactly_what_a_whole_read_stages(tmp_path, monkeypatch):
     assert not [p for p in layout.tmp.iterdir() if p.suffix == ".parquet"]
 
 
-@pytest.mark.parametrize("broken_at", [3, 900], ids=["first-batch", "later-batch"])
-def test_a_broken_record_in_any_batch_falls_back_to_the_careful_whole_read(tmp_path, monkeypatch, broken_at):
-    manifest, rows, quarantined, layout = stage(tmp_path, "broken", export_text(1_000, broken_at), 64, monkeypatch)
-    assert manifest.status == "staged"
+# A small file fails in DuckDB's first buffer (a DuckDB error); past it, the error comes through the
+# Arrow stream (an OSError): both must fall back.
+@pytest.mark.parametrize(
+    "rows, broken_at", [(1_000, 3), (1_000, 900), (40_000, 39_990)], ids=["first-batch", "later-batch", "past-the-first-buffer"]
+)
+def test_a_broken_record_in_any_batch_falls_back_to_the_careful_whole_read(tmp_path, monkeypatch, rows, broken_at):
+    manifest, staged, quarantined, layout = stage(tmp_path, "broken", export_text(rows, broken_at), 1_000, monkeypatch)
+    assert manifest.status == "staged", manifest.problem
     assert any(n.startswith("strict read failed") for n in manifest.notes)
-    assert manifest.rows_read == manifest.rows_staged + manifest.rows_quarantined == 1_001
+    assert manifest.rows_read == manifest.rows_staged + manifest.rows_quarantined == rows + 1
     assert quarantined.filter(pl.col("reasons").str.starts_with("unbalanced quote")).height == 1
-    assert rows["response_id"].n_unique() == rows.height
+    assert staged["response_id"].n_unique() == staged.height
     assert not [p for p in layout.tmp.iterdir() if p.suffix == ".parquet"]
-    assert json.loads((layout.manifests / f"{manifest.file_id}.json").read_text())["rows_read"] == 1_001
+    assert json.loads((layout.manifests / f"{manifest.file_id}.json").read_text())["rows_read"] == rows + 1
+
+
+def test_a_byte_that_is_not_utf8_late_in_a_long_file_is_decoded_line_by_line(tmp_path, monkeypatch):
+    # UTF-8 throughout (one answer beyond ASCII), but one pasted Windows-1252 answer in the last row.
+    text = export_text(40_000).replace('"said, 6"', '"très bien"').encode("utf-8") + "r_last,2024-01-05T10:00:00Z,8,caf\xe9,c1,,web,NA,Pro,support,gold,fr\n".encode("latin-1")
+    manifest, staged, _, _ = stage(tmp_path, "latin", text, 1_000, monkeypatch)
+    assert manifest.status == "staged", manifest.problem
+    assert any(n.startswith("mixed encodings: 1 line(s) not UTF-8") for n in manifest.notes)
+    assert staged.filter(pl.col("response_id") == "r_last")["comment"].to_list() == ["café"]
+    assert staged.filter(pl.col("response_id") == "r6")["comment"].to_list() == ["très bien"]
+    assert manifest.rows_read == manifest.rows_staged + manifest.rows_quarantined == 40_001
 
 
 def test_a_layout_with_header_rows_is_recognised_across_small_batches(tmp_path, monkeypatch):
@@ -91,3 +106,15 @@ def test_a_layout_with_header_rows_is_recognised_across_small_batches(tmp_path, 
     assert batched.source_format == whole.source_format == "qualtrics"
     assert batched.rows_staged == whole.rows_staged == 40
     assert batched_rows.equals(whole_rows)
+
+
+def test_a_broken_record_and_a_byte_that_is_not_utf8_in_one_long_file_are_both_handled(tmp_path, monkeypatch):
+    text = export_text(40_000, broken_at=39_990).encode("utf-8") + "r_last,2024-01-05T10:00:00Z,8,caf\xe9,c1,,web,NA,Pro,support,gold,fr\n".encode("latin-1")
+    manifest, staged, quarantined, _ = stage(tmp_path, "both", text, 1_000, monkeypatch)
+    assert manifest.status == "staged", manifest.problem
+    assert "decoded from Windows-1252" in manifest.notes
+    assert len(manifest.notes) == len(set(manifest.notes))  # the re-read after decoding repeats no note
+    assert any(n.startswith("strict read failed") for n in manifest.notes)
+    assert quarantined.filter(pl.col("reasons").str.starts_with("unbalanced quote")).height == 1
+    assert staged.filter(pl.col("response_id") == "r_last")["comment"].to_list() == ["café"]
+    assert manifest.rows_read == manifest.rows_staged + manifest.rows_quarantined == 40_002

@@ -266,7 +266,7 @@ def strict_batches(con: duckdb.DuckDBPyConnection, source: DelimitedSource, batc
     """The records of a delimited export in batches of ``batch_rows``, numbered from 1 in file order.
 
     One streaming pass of DuckDB's strict reader: memory holds a batch, not the file. A structural
-    fault or a byte that is not UTF-8 raises ``duckdb.Error`` at the batch that holds it.
+    fault or a byte that is not UTF-8 raises ``duckdb.Error`` at the batch that holds it, wherever it is.
     """
     quote = '"' if source.quoted else ""
     # A cursor of its own: a query on ``con`` while the batches are read (typing them) would end this one's result.
@@ -288,7 +288,15 @@ def strict_batches(con: duckdb.DuckDBPyConnection, source: DelimitedSource, batc
     # DuckDB hands over about 50,000 records at a time: gathered up to ``batch_rows``, so each batch's fixed costs are paid rarely.
     pending: list[pl.DataFrame] = []
     pending_rows = 0
-    for chunk in relation.to_arrow_reader(batch_rows):
+    reader = iter(relation.to_arrow_reader(batch_rows))
+    while True:
+        try:
+            chunk = next(reader, None)
+        except OSError as error:
+            # Past DuckDB's first buffer, its CSV error reaches us through the Arrow stream as an OSError.
+            raise duckdb.InvalidInputException(str(error)) from error
+        if chunk is None:
+            break
         pending.append(pl.from_arrow(chunk))
         pending_rows += chunk.num_rows
         if pending_rows >= batch_rows:
@@ -302,8 +310,13 @@ def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) ->
     """Every record of a CSV/TSV export as text fields, whatever its encoding; broken records set aside."""
     notes: list[str] = []
 
+    def add(note: str) -> None:
+        if note not in notes:  # a Windows-1252 re-read prepares and reads the file again
+            notes.append(note)
+
     def read(source: DelimitedSource) -> tuple[pl.DataFrame, pl.DataFrame, str, list[str]]:
-        notes.extend(n for n in source.notes if n not in notes)  # a Windows-1252 re-read prepares the file again
+        for note in source.notes:
+            add(note)
         width, delimiter, quoted = source.width, source.delimiter, source.quoted
         try:
             return _read_strict(con, source.path, width, delimiter, quoted), pl.DataFrame(schema=NO_REJECTS), delimiter, notes
@@ -313,18 +326,19 @@ def read_delimited(con: duckdb.DuckDBPyConnection, path: Path, tmp_dir: Path) ->
             if quoted and delimiter == "\t":
                 with contextlib.suppress(duckdb.Error):
                     rows = _read_strict(con, source.path, width, delimiter, quoted=False)
-                    notes.append("read without quote handling: its fields are not quoted (as Google Sheets writes tab-separated values)")
+                    add("read without quote handling: its fields are not quoted (as Google Sheets writes tab-separated values)")
                     return rows, pl.DataFrame(schema=NO_REJECTS), delimiter, notes
-            notes.append(f"strict read failed ({str(error).strip().splitlines()[0]}); rows read one by one")
+            add(f"strict read failed ({str(error).strip().splitlines()[0]}); rows read one by one")
             return (*_read_tolerant(source.path, width, delimiter, quoted), delimiter, notes)
 
     try:
         with prepared_delimited(path, tmp_dir) as source:
             return read(source)
-    except duckdb.Error:
+    except (duckdb.Error, UnicodeDecodeError):
+        # Not all UTF-8: the strict reader said so, or the row-by-row reader of a file with a broken record did.
         decoded, how = _decode_by_line(path, tmp_dir)
         try:
-            notes.append(how)
+            add(how)
             with prepared_delimited(decoded, tmp_dir) as source:
                 return read(source)
         finally:
